@@ -1,0 +1,183 @@
+"""The representation interface, its registry, and the velocity model built around it.
+
+A *representation* is an ``nn.Module`` that maps the grid's normalised coordinates
+``[nz, nx, 2]`` (last axis ``(z, x)`` in ``[-1, 1]``) to a model perturbation ``[nz, nx]``
+in its own output units. Everything else -- scaling that output to m/s, adding the initial
+model m0, bounding to a velocity range, keeping a water layer fixed -- is done once, by
+:class:`VelocityModel`, not by each representation (the paper's eq. 6: m_θ = m0 + F_θ(x)).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+from ..geometry import Grid
+
+__all__ = ["Representation", "VelocityModel", "register", "build", "available", "describe"]
+
+
+class Representation(nn.Module):
+    """Base class: ``forward(coords [nz, nx, 2]) -> perturbation [nz, nx]``.
+
+    Class attributes a subclass sets:
+        output_scale: m/s per unit of output; :class:`VelocityModel` multiplies by it.
+        learning_rate: the default Adam learning rate (the paper's value for this method).
+    """
+
+    output_scale: float = 1.0
+    learning_rate: float = 1e-4
+
+    def __init__(self, grid: Grid) -> None:
+        super().__init__()
+        self.grid_shape = grid.shape
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Named groups of parameters that may take separate learning rates.
+
+        The default is one group, ``"network"``; grid-based representations also return ``"grid"``
+        (their feature tables), so tables and network weights can be given different rates.
+        """
+        return {"network": [p for p in self.parameters() if p.requires_grad]}
+
+    @torch.no_grad()
+    def clip_(self, low: torch.Tensor, high: torch.Tensor) -> None:
+        """Project parameters so that the output stays within ``[low, high]`` (``[nz, nx]``,
+        output units). Only representations whose parameters *are* the output (pixel) can do this
+        exactly; the default does nothing and :class:`VelocityModel` clamps the rendered model.
+        """
+
+    def n_parameters(self) -> int:
+        """Number of scalar parameters (a complex entry counts once, as ``numel`` does)."""
+        return sum(p.numel() for p in self.parameters())
+
+
+# --------------------------------------------------------------------------------------------
+# Registry
+# --------------------------------------------------------------------------------------------
+
+_REGISTRY: dict[str, tuple[type[Representation], str]] = {}
+
+
+def register(name: str, *, paper: str) -> Callable[[type[Representation]], type[Representation]]:
+    """Class decorator adding a representation under ``name`` (``paper`` is the method's name in the paper)."""
+
+    def decorate(cls: type[Representation]) -> type[Representation]:
+        if name in _REGISTRY:
+            raise ValueError(f"representation {name!r} is already registered")
+        _REGISTRY[name] = (cls, paper)
+        cls.registry_name = name  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+def available() -> list[str]:
+    """Registered representation names."""
+    return sorted(_REGISTRY)
+
+
+def _lookup(name: str) -> tuple[type[Representation], str]:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; valid: {', '.join(available())}") from None
+
+
+def options(name: str) -> dict[str, object]:
+    """The keyword options of representation ``name`` with their defaults."""
+    cls, _ = _lookup(name)
+    sig = inspect.signature(cls.__init__)
+    return {p.name: p.default for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def describe(name: str) -> dict[str, object]:
+    """Name, paper method name and options of a registered representation."""
+    cls, paper = _lookup(name)
+    return {"name": name, "paper": paper, "class": cls.__name__, "options": options(name),
+            "learning_rate": cls.learning_rate, "output_scale": cls.output_scale}
+
+
+def build(name: str, grid: Grid, **kwargs) -> Representation:
+    """Build representation ``name`` on ``grid``; unknown names and options raise ``ValueError``
+    listing the valid ones."""
+    cls, _ = _lookup(name)
+    valid = options(name)
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        listed = ", ".join(valid) if valid else "none"
+        raise ValueError(f"unknown option(s) {', '.join(unknown)} for method {name!r}; valid: {listed}")
+    return cls(grid, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# The velocity model m_θ = clamp(m0 + s · F_θ(x))
+# --------------------------------------------------------------------------------------------
+
+
+class VelocityModel(nn.Module):
+    """m_θ(x) = clamp(m0(x) + s · F_θ(x), vmin, vmax), with optional fixed cells (e.g. water).
+
+    Args:
+        representation: F_θ.
+        initial: m0, ``[nz, nx]`` in m/s.
+        grid: the model grid (gives the coordinates).
+        bounds: ``(vmin, vmax)`` in m/s; the rendered model is clamped to it.
+        fixed_mask: optional bool ``[nz, nx]``; True cells keep m0 (e.g. a water layer).
+        output_scale: s in m/s per unit output; default the representation's ``output_scale``.
+    """
+
+    def __init__(self, representation: Representation, initial: torch.Tensor, grid: Grid, *,
+                 bounds: tuple[float, float], fixed_mask: torch.Tensor | None = None,
+                 output_scale: float | None = None) -> None:
+        super().__init__()
+        initial = torch.as_tensor(initial)
+        if tuple(initial.shape) != grid.shape:
+            raise ValueError(f"`initial` must have the grid's shape {grid.shape}, got {tuple(initial.shape)}")
+        vmin, vmax = (float(b) for b in bounds)
+        if not 0 < vmin < vmax:
+            raise ValueError(f"`bounds` must satisfy 0 < vmin < vmax, got ({vmin:g}, {vmax:g})")
+        self.representation = representation
+        self.bounds = (vmin, vmax)
+        self.output_scale = float(representation.output_scale if output_scale is None else output_scale)
+        self.register_buffer("initial", initial.detach().clone().float())
+        self.register_buffer("coords", grid.coords())
+        if fixed_mask is None:
+            fixed_mask = torch.zeros(grid.shape, dtype=torch.bool)
+        fixed_mask = torch.as_tensor(fixed_mask, dtype=torch.bool)
+        if tuple(fixed_mask.shape) != grid.shape:
+            raise ValueError(f"`fixed_mask` must have the grid's shape {grid.shape}, got {tuple(fixed_mask.shape)}")
+        self.register_buffer("fixed_mask", fixed_mask)
+
+    def perturbation(self) -> torch.Tensor:
+        """s · F_θ(x) in m/s, ``[nz, nx]``."""
+        return self.output_scale * self.representation(self.coords)
+
+    def forward(self) -> torch.Tensor:
+        """The velocity model in m/s, ``[nz, nx]``."""
+        model = self.initial + self.perturbation()
+        model = torch.where(self.fixed_mask, self.initial, model)
+        return model.clamp(*self.bounds)
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """After an optimiser step: keep parameters whose value is the model inside the bounds."""
+        low = (self.bounds[0] - self.initial) / self.output_scale
+        high = (self.bounds[1] - self.initial) / self.output_scale
+        self.representation.clip_(low, high)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        return self.representation.parameter_groups()
+
+
+def iter_registered() -> Iterable[tuple[str, type[Representation], str]]:
+    for name in available():
+        cls, paper = _REGISTRY[name]
+        yield name, cls, paper

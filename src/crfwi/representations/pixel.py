@@ -1,0 +1,38 @@
+"""Conventional FWI (the paper's ADFWI baseline): the model grid itself is the parameter."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..geometry import Grid
+from .base import Representation, register
+
+
+@register("pixel", paper="ADFWI")
+class Pixel(Representation):
+    """One free perturbation per cell, in m/s, initialised to zero so that m_θ = m0.
+
+    Adam with lr 5 on m/s values is the paper's (and ADFWI's) setting for conventional FWI
+    (PAPER.md §3.1), hence ``output_scale = 1`` and ``learning_rate = 5``.
+    """
+
+    output_scale = 1.0
+    learning_rate = 5.0
+
+    def __init__(self, grid: Grid) -> None:
+        super().__init__(grid)
+        self.delta = nn.Parameter(torch.zeros(grid.shape))
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        if tuple(coords.shape[:2]) != tuple(self.delta.shape):
+            raise ValueError(f"pixel representation was built for grid {tuple(self.delta.shape)}, "
+                             f"got coordinates of shape {tuple(coords.shape)}")
+        return self.delta.to(coords.dtype)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"grid": [self.delta]}
+
+    @torch.no_grad()
+    def clip_(self, low: torch.Tensor, high: torch.Tensor) -> None:
+        self.delta.copy_(torch.maximum(torch.minimum(self.delta, high), low))

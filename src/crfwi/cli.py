@@ -1,0 +1,180 @@
+"""The ``crfwi`` command: parse → build → call → report. ``main(argv) -> exit code``.
+
+A user's mistake (bad config, unknown name, missing file, unusable folder) prints one line on
+stderr, ``crfwi: error: …``, and exits with code 2; nothing is written before the input is
+validated, and no existing run folder is changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage mistakes in the same one-line form as everything else."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+class _UsageError(ValueError):
+    pass
+
+
+def _default_out(name: str, method: str) -> Path:
+    return Path("runs") / f"{name}-{method}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _print_metrics(result) -> None:
+    stream = sys.stdout
+    m, m0 = result.metrics, result.initial_metrics
+    print(f"{'':12s}{'SSIM':>8s}{'MSE':>10s}{'MAE':>9s}{'PSNR':>8s}", file=stream)
+    for label, row in (("initial", m0), ("inverted", m)):
+        print(f"{label:12s}{row['ssim']:8.4f}{row['mse']:10.4f}{row['mae']:9.4f}{row['psnr']:8.2f}",
+              file=stream)
+    print(f"results: {result.folder}  ({m['iterations']} iterations, {m['seconds']:.1f} s)", file=stream)
+
+
+# ------------------------------------------------------------------------------------------------
+def _cmd_invert(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .runner import resume_inversion, run_inversion
+
+    overrides = list(args.set or [])
+    if args.method:
+        overrides.append(f"inversion.method={args.method}")
+    if args.iterations is not None:
+        overrides.append(f"inversion.iterations={args.iterations}")
+    progress = not args.quiet
+    if args.resume:
+        if args.config or args.out or args.method:
+            raise _UsageError("--resume takes the run folder only (no CONFIG, --out or --method)")
+        result = resume_inversion(args.resume, overrides=overrides, device=args.device,
+                                  progress=progress)
+    else:
+        if not args.config:
+            raise _UsageError("give a CONFIG.toml to run, or --resume RUN_DIR")
+        config = load_config(args.config, overrides)
+        out = Path(args.out) if args.out else _default_out(config.name, config.inversion.method)
+        result = run_inversion(config, out, device=args.device, progress=progress)
+    _print_metrics(result)
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .zoo import list_models, resolve_data_dir
+
+    data_dir = resolve_data_dir(args.data_dir)
+    print(f"data directory: {data_dir or '(not set: use --data-dir or CRFWI_DATA_DIR)'}")
+    print(f"{'name':12s} {'kind':11s} {'shape (nz x nx)':>16s} {'spacing (m)':>12s}  present  description")
+    for info in list_models(args.data_dir):
+        shape = f"{info.shape[0]} x {info.shape[1]}" if info.shape else "any"
+        spacing = f"{info.spacing[0]:g} x {info.spacing[1]:g}" if info.spacing else "any"
+        present = "yes" if info.present else "no"
+        print(f"{info.name:12s} {info.kind:11s} {shape:>16s} {spacing:>12s}  {present:7s}  {info.description}")
+    return 0
+
+
+def _parse_grid(text: str) -> tuple[int, int]:
+    try:
+        nz, nx = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise _UsageError(f"--grid expects NZxNX such as 94x288, got {text!r}") from None
+    if nz < 1 or nx < 1:
+        raise _UsageError(f"--grid expects positive sizes, got {text!r}")
+    return nz, nx
+
+
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from . import representations
+    from .geometry import Grid
+
+    nz, nx = _parse_grid(args.grid)
+    grid = Grid(nz, nx, 10.0)
+    print(f"methods on a {nz} x {nx} grid:")
+    print(f"{'name':10s} {'paper':9s} {'parameters':>11s} {'lr':>8s}  options")
+    for name in representations.available():
+        info = representations.describe(name)
+        count = representations.build(name, grid).n_parameters()
+        options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "-"
+        print(f"{name:10s} {info['paper']:9s} {count:11,d} {info['learning_rate']:8g}  {options}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(out=args.out, device=args.device, progress=not args.quiet)
+
+
+# ------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="crfwi", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"crfwi {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    device = dict(default="auto", choices=["auto", "cpu", "cuda"],
+                  help="where to simulate (default: CUDA when available)")
+
+    p = sub.add_parser("invert", help="run an inversion from a TOML config, or resume one")
+    p.add_argument("config", nargs="?", help="CONFIG.toml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config field, e.g. --set inversion.iterations=50 (repeatable)")
+    p.add_argument("--out", help="run folder (default runs/NAME-METHOD-TIMESTAMP)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--method", help="shorthand for --set inversion.method=NAME")
+    p.add_argument("--iterations", type=int, help="shorthand for --set inversion.iterations=N")
+    p.add_argument("--device", **device)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_invert)
+
+    p = sub.add_parser("models", help="list the model zoo (benchmark files and generators)")
+    p.add_argument("--data-dir", help="folder holding models.json (default $CRFWI_DATA_DIR)")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("methods", help="list the methods (representations) with parameter counts")
+    p.add_argument("--grid", default="94x288", help="NZxNX grid for the counts (default 94x288)")
+    p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("demo", help="the main job: an inversion on an embedded procedural model")
+    p.add_argument("--out", help="folder for the demo's runs (default runs/demo-TIMESTAMP)")
+    p.add_argument("--device", **device)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .io import RunFolderError
+    from .runner import RunInterrupted
+
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except RunInterrupted as err:
+        print(f"crfwi: {err}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        print("crfwi: aborted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, FileNotFoundError, RunFolderError) as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"crfwi: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except FloatingPointError as err:
+        print(f"crfwi: error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Run configuration: TOML in, typed dataclasses out, every key checked.
+
+A config file has the sections below (all optional; defaults shown by ``crfwi invert --help`` and
+in README). ``--set section.key=value`` overrides any field, the value parsed as a TOML literal
+(``--set inversion.iterations=50``, ``--set model.name=marmousi``).
+
+    seed = 0
+    name = "demo"
+    [model]           # the true model: zoo name, grid, crop origin
+    [survey]          # acquisition and wavelet
+    [initial]         # the initial model m0
+    [physics]         # solver options (accuracy, max_vel, storage…)
+    [representation]  # options of the representation ([representation.options])
+    [inversion]       # method, iterations, learning rates, shot batches, bounds
+    [output]          # how often to record metrics and checkpoints, figures
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunConfig", "ConfigError", "load_config", "config_from_dict", "config_to_dict",
+           "apply_overrides"]
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; the message names the key and what to change."""
+
+
+@dataclass
+class ModelSection:
+    """The true model. ``name`` is a zoo name (``crfwi models`` lists them).
+
+    ``nz``/``nx``/``spacing`` request a grid (0 = the benchmark file's own); ``origin`` = (z, x)
+    in metres is the top-left corner of the window cut from a benchmark file; ``options`` go to a
+    procedural generator; ``data_dir`` overrides $CRFWI_DATA_DIR.
+    """
+
+    name: str = "layered"
+    nz: int = 0
+    nx: int = 0
+    spacing: float = 0.0
+    origin: list = field(default_factory=lambda: [0.0, 0.0])
+    data_dir: str = ""
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class SurveySection:
+    """Surface acquisition (metres, seconds, Hz). Shots span the width unless ``shot_spacing``
+    is set; receivers every ``receiver_spacing`` m (0 = every column); depths default to one
+    cell below the top (negative = default)."""
+
+    n_shots: int = 8
+    shot_spacing: float = 0.0
+    first_shot: float = -1.0
+    shots: list = field(default_factory=list)
+    receiver_spacing: float = 0.0
+    source_depth: float = -1.0
+    receiver_depth: float = -1.0
+    freq: float = 8.0
+    delay: float = -1.0
+    dt: float = 0.002
+    nt: int = 800
+    free_surface: bool = True
+    pml_width: int = 20
+
+
+@dataclass
+class InitialSection:
+    """The initial model m0: ``kind`` = smooth | linear | constant | file (see crfwi.zoo)."""
+
+    kind: str = "smooth"
+    sigma: float = 250.0
+    v_top: float = 0.0
+    v_bottom: float = 0.0
+    value: float = 0.0
+    path: str = ""
+
+
+@dataclass
+class PhysicsSection:
+    """Wave-solver options; ``max_vel`` 0 = the upper velocity bound, ``pml_freq`` 0 = the wavelet's
+    peak frequency."""
+
+    accuracy: int = 8
+    max_vel: float = 0.0
+    pml_freq: float = 0.0
+    storage: str = "device"
+    storage_compression: bool = False
+    gradient_sampling_interval: int = 1
+    checkpoint_segments: int = 0
+    shot_chunk: int = 0
+    min_points_per_wavelength: float = 5.0
+
+
+@dataclass
+class RepresentationSection:
+    """Options of the representation named by ``inversion.method`` and its output scale
+    (m/s per unit output; 0 = the representation's default)."""
+
+    options: dict = field(default_factory=dict)
+    output_scale: float = 0.0
+
+
+@dataclass
+class InversionSection:
+    """The optimisation: Adam on the ``misfit`` for ``iterations`` steps.
+
+    ``lr`` 0 = the method's default (5 for pixel, 1e-4 for networks); ``grid_lr`` 0 = ``lr``.
+    ``shots_per_iteration`` 0 = all shots every step, else a random batch per step.
+    ``vmin``/``vmax`` 0 = 0.9 × / 1.1 × the range of the true and initial models.
+    ``fix_water`` keeps the water layer (cells of water velocity at the top) at m0.
+    """
+
+    method: str = "pixel"
+    iterations: int = 100
+    lr: float = 0.0
+    grid_lr: float = 0.0
+    shots_per_iteration: int = 0
+    misfit: str = "l2"
+    vmin: float = 0.0
+    vmax: float = 0.0
+    fix_water: bool = False
+
+
+@dataclass
+class OutputSection:
+    """``metrics_every`` k: metrics vs the true model every k iterations (and the last);
+    ``checkpoint_every``: how often the run becomes resumable."""
+
+    metrics_every: int = 10
+    checkpoint_every: int = 10
+    figures: bool = True
+    progress: bool = True
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    name: str = "run"
+    model: ModelSection = field(default_factory=ModelSection)
+    survey: SurveySection = field(default_factory=SurveySection)
+    initial: InitialSection = field(default_factory=InitialSection)
+    physics: PhysicsSection = field(default_factory=PhysicsSection)
+    representation: RepresentationSection = field(default_factory=RepresentationSection)
+    inversion: InversionSection = field(default_factory=InversionSection)
+    output: OutputSection = field(default_factory=OutputSection)
+
+
+# Top-level tables the loader accepts but does not turn into fields (written by crfwi itself).
+_IGNORED_TABLES = ("meta",)
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"`{where}` must be a number, got {value!r}")
+        return float(value)
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(f"`{where}` must be an integer, got {value!r}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"`{where}` must be true or false, got {value!r}")
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"`{where}` must be a string, got {value!r}")
+        return value
+    if kind is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"`{where}` must be a list, got {value!r}")
+        return value
+    if kind is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"`{where}` must be a table, got {value!r}")
+        return value
+    raise AssertionError(kind)
+
+
+def _build(cls: type, data: dict, prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [k for k in data if k not in fields and not (prefix == "" and k in _IGNORED_TABLES)]
+    if unknown:
+        where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
+        raise ConfigError(f"unknown config key `{prefix}{unknown[0]}`; valid keys in {where}: "
+                          f"{', '.join(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        if name in _IGNORED_TABLES and prefix == "":
+            continue
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise ConfigError(f"`{prefix}{name}` must be a table [{prefix}{name}]")
+            kwargs[name] = _build(kind, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _coerce(value, kind, prefix + name)
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict) -> RunConfig:
+    """Build and check a :class:`RunConfig` from nested dicts (as parsed from TOML)."""
+    return _build(RunConfig, data, "")
+
+
+def config_to_dict(config: RunConfig) -> dict:
+    return dataclasses.asdict(config)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word is a string: --set model.name=marmousi
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``section.key=value`` overrides to parsed TOML data (a new dict is returned)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        parts = key.strip().split(".")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {key}: `{part}` is not a table")
+        node[parts[-1]] = _parse_value(text.strip())
+    return data
+
+
+def read_toml(path: str | Path) -> dict:
+    """Parse a TOML file; a missing file or a syntax error raises ConfigError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"malformed TOML in {path}: {err}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML config (or start from the defaults when ``path`` is None), apply overrides."""
+    data = read_toml(path) if path is not None else {}
+    return config_from_dict(apply_overrides(data, overrides or []))

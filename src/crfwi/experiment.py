@@ -1,0 +1,143 @@
+"""From a :class:`~crfwi.config.RunConfig` to the objects of one inversion.
+
+true model (zoo) → grid, survey → solver → observed data; initial model m0; bounds; water mask;
+representation → velocity model. Nothing here runs the optimisation (see :mod:`crfwi.inversion`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import representations, zoo
+from .config import ConfigError, RunConfig
+from .geometry import Grid, Survey
+from .physics import SolverOptions, WaveSolver, resolve_device
+
+__all__ = ["Experiment", "build_experiment", "build_grid_and_true_model", "build_survey"]
+
+
+@dataclass
+class Experiment:
+    """Everything an inversion needs, built once from a config."""
+
+    config: RunConfig
+    grid: Grid
+    survey: Survey
+    true_model: np.ndarray
+    initial_model: np.ndarray
+    fixed_mask: np.ndarray | None
+    bounds: tuple[float, float]
+    solver: WaveSolver
+    device: torch.device
+
+    def observed_data(self) -> torch.Tensor:
+        """Data simulated in the true model, ``[shot, receiver, time]`` (deterministic)."""
+        with torch.no_grad():
+            return self.solver.simulate(torch.as_tensor(self.true_model, device=self.device))
+
+    def velocity_model(self) -> representations.VelocityModel:
+        """The representation named by ``inversion.method`` wrapped as m_θ = m0 + s·F_θ(x)."""
+        cfg = self.config
+        torch.manual_seed(cfg.seed)  # network initialisation is part of the run's identity
+        rep = representations.build(cfg.inversion.method, self.grid, **cfg.representation.options)
+        fixed = None if self.fixed_mask is None else torch.as_tensor(self.fixed_mask)
+        model = representations.VelocityModel(
+            rep, torch.as_tensor(self.initial_model), self.grid, bounds=self.bounds,
+            fixed_mask=fixed, output_scale=cfg.representation.output_scale or None)
+        return model.to(self.device)
+
+
+def build_grid_and_true_model(config: RunConfig) -> tuple[Grid, np.ndarray]:
+    """The grid and the true model on it (see :class:`~crfwi.config.ModelSection`)."""
+    true_model, grid = _load_true_model(config)
+    return grid, true_model
+
+
+def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
+    m = config.model
+    data_dir = m.data_dir or None
+    infos = {info.name: info for info in zoo.list_models(data_dir)}
+    if m.name not in infos:
+        raise ConfigError(f"unknown model {m.name!r}; valid: {', '.join(sorted(infos))}")
+    if len(m.origin) != 2:
+        raise ConfigError("`model.origin` must be [z, x] in metres")
+    origin = (float(m.origin[0]), float(m.origin[1]))
+    if infos[m.name].kind == "procedural":
+        if not (m.nz and m.nx and m.spacing):
+            raise ConfigError(f"procedural model {m.name!r} needs model.nz, model.nx and model.spacing")
+        grid = Grid(m.nz, m.nx, m.spacing)
+        return zoo.load_model(m.name, grid, seed=config.seed, **m.options)
+    if m.options:
+        raise ConfigError(f"`model.options` apply to procedural models only, not {m.name!r}")
+    if not m.spacing:
+        if m.nz or m.nx:
+            raise ConfigError("`model.nz`/`model.nx` need `model.spacing` for a benchmark model")
+        return zoo.load_model(m.name, None, data_dir=data_dir)
+    grid = zoo.fit_grid(m.name, spacing=m.spacing, nz=m.nz or None, nx=m.nx or None, data_dir=data_dir)
+    return zoo.load_model(m.name, grid, data_dir=data_dir, origin=origin)
+
+
+def build_survey(config: RunConfig, grid: Grid) -> Survey:
+    s = config.survey
+    common = dict(freq=s.freq, dt=s.dt, nt=s.nt, delay=None if s.delay < 0 else s.delay,
+                  free_surface=s.free_surface, pml_width=s.pml_width)
+    depth = dict(source_depth=None if s.source_depth < 0 else s.source_depth,
+                 receiver_depth=None if s.receiver_depth < 0 else s.receiver_depth)
+    if s.shots:
+        # Explicit source positions (metres); receivers as for a surface survey.
+        template = Survey.surface(grid, n_shots=1, receiver_spacing=s.receiver_spacing or None,
+                                  **depth, **common)
+        return Survey(source_x=tuple(float(x) for x in s.shots), receiver_x=template.receiver_x,
+                      source_depth=template.source_depth, receiver_depth=template.receiver_depth,
+                      **common)
+    return Survey.surface(
+        grid, n_shots=s.n_shots, shot_spacing=s.shot_spacing or None,
+        first_shot=None if s.first_shot < 0 else s.first_shot,
+        receiver_spacing=s.receiver_spacing or None, **depth, **common)
+
+
+def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu") -> Experiment:
+    """Build the true model, survey, initial model, bounds and solver of a run; validates all of it."""
+    device = resolve_device(device)
+    grid, true_model = build_grid_and_true_model(config)
+    survey = build_survey(config, grid)
+    init = config.initial
+    fixed_mask = zoo.water_mask(true_model) if config.inversion.fix_water else None
+    if fixed_mask is not None and not fixed_mask.any():
+        fixed_mask = None
+    initial_model = zoo.initial_model(
+        true_model, grid, init.kind, sigma=init.sigma, v_top=init.v_top or None,
+        v_bottom=init.v_bottom or None, value=init.value or None, path=init.path or None,
+        water_mask=fixed_mask)
+
+    inv = config.inversion
+    lo = float(min(true_model.min(), initial_model.min()))
+    hi = float(max(true_model.max(), initial_model.max()))
+    bounds = (inv.vmin or 0.9 * lo, inv.vmax or 1.1 * hi)
+    if not 0 < bounds[0] < bounds[1]:
+        raise ConfigError(f"velocity bounds must satisfy 0 < vmin < vmax, got {bounds}")
+    if initial_model.min() < bounds[0] or initial_model.max() > bounds[1]:
+        raise ConfigError(f"the initial model ({initial_model.min():.0f}–{initial_model.max():.0f} m/s) "
+                          f"lies outside inversion.vmin/vmax = {bounds[0]:.0f}/{bounds[1]:.0f} m/s")
+    phys = config.physics
+    options = SolverOptions(
+        accuracy=phys.accuracy, storage=phys.storage, storage_compression=phys.storage_compression,
+        gradient_sampling_interval=phys.gradient_sampling_interval,
+        checkpoint_segments=phys.checkpoint_segments,
+        min_points_per_wavelength=phys.min_points_per_wavelength)
+    max_vel = phys.max_vel or bounds[1]
+    if max_vel < bounds[1]:
+        raise ConfigError(f"physics.max_vel = {max_vel:g} m/s is below the upper bound "
+                          f"{bounds[1]:g} m/s; the simulation would be unstable")
+    solver = WaveSolver(grid, survey, max_vel=max_vel, pml_freq=phys.pml_freq or None,
+                        options=options, device=device)
+    solver.check_velocity(torch.as_tensor(true_model), "true model")
+    solver.check_velocity(torch.as_tensor(initial_model), "initial model")
+    # The slowest velocity the run may produce must still be sampled by the grid.
+    solver.check_sampling(bounds[0])
+    return Experiment(config=config, grid=grid, survey=survey, true_model=true_model,
+                      initial_model=initial_model, fixed_mask=fixed_mask, bounds=bounds,
+                      solver=solver, device=device)

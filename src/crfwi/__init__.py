@@ -9,3 +9,30 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+from .config import RunConfig, load_config  # noqa: E402
+from .experiment import Experiment, build_experiment  # noqa: E402
+from .geometry import Grid, Survey, ricker  # noqa: E402
+from .inversion import Inversion, State, make_optimizer, shot_batch  # noqa: E402
+from .metrics import evaluate  # noqa: E402
+from .physics import SolverOptions, WaveSolver  # noqa: E402
+from .representations import Representation, VelocityModel  # noqa: E402
+from .representations import available as available_methods  # noqa: E402
+from .representations import build as build_representation  # noqa: E402
+from .runner import RunResult, resume_inversion, run_inversion  # noqa: E402
+from .zoo import initial_model, list_models, load_model, water_mask  # noqa: E402
+
+__all__ = [
+    "__version__",
+    # geometry and physics
+    "Grid", "Survey", "ricker", "WaveSolver", "SolverOptions",
+    # models
+    "load_model", "list_models", "initial_model", "water_mask",
+    # representations
+    "Representation", "VelocityModel", "build_representation", "available_methods",
+    # inversion
+    "Inversion", "State", "make_optimizer", "shot_batch", "evaluate",
+    # runs
+    "RunConfig", "load_config", "Experiment", "build_experiment", "run_inversion",
+    "resume_inversion", "RunResult",
+]

@@ -1,0 +1,161 @@
+"""IG-FWI and LRG-FWI: a hash-grid encoding fused with a coordinate-network feature branch.
+
+IG-FWI (paper eq. 14, Fig. 4, App. B.1; PAPER.md §3.5):
+    F(x) = MLP( sqrt(α)·h(x) ⊕ sqrt(1−α)·I(x) ),  ⊕ = concatenation, α = 0.5 (§6.4),
+with the hash encoding h of MPE-FWI (16 levels, base resolution 50; the per-level scale 1.05 is
+stated for MPE-FWI only and reused here), a "sinusoidal feature network (2 layers of 128 neurons
+with ω0 = 30)" I, and the "fusion MLP (2 layers of 64 neurons)". Table 1: IG − MPE = 39.34K −
+14.26K ≈ 25.08K, which the sine branch 2→128→128 (384 + 16,512) plus the 128·64 extra weights of the
+widened first fusion layer explain: 16,896 + 8,192 = 25,088 (the rounded table difference is
+25.08 ± 0.01K).
+
+LRG-FWI (App. C.5, Table 7; PAPER.md §3.6): "IG-FWI with the tiny INR replaced by a low-rank
+representation", no further detail. Design here: the low-rank branch is LR-FWI's factorisation
+A(z) C B(x)ᵀ with its sum over the second rank index left open, giving ``rank_x`` features
+
+    L_j(z, x) = [A(z) C]_j · B_j(x),   j = 1 … rank_x,
+
+so that Σ_j L_j(z, x) is exactly an LR-FWI output: a linear fusion layer could reproduce LR-FWI,
+and every feature channel is a rank-1 function of (z, x). ``rank_x`` defaults to 128 so that the
+feature width and the fusion MLP are those of IG-FWI; ``rank_z`` defaults to nz // 2 as LR-FWI.
+
+The hybrids *hold* a :class:`HashEncoding` and a feature network (composition, DESIGN.md §3.2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..geometry import Grid
+from .base import Representation, register
+from .hashgrid import HashEncoding
+from .layers import compute_dtype, points_of, relu_mlp, sine_network, zero_linear_
+from .lowrank import FactorNetwork, default_ranks
+
+__all__ = ["IG", "LRG"]
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"`alpha` must lie in [0, 1], got {alpha!r}")
+    return alpha
+
+
+@register("ig", paper="IG-FWI")
+class IG(Representation):
+    """IG-FWI: ``MLP(sqrt(α)·h(x) ⊕ sqrt(1−α)·I(x))``.
+
+    Output: the velocity perturbation in km/s (``output_scale = 1000`` turns it into m/s).
+
+    Args:
+        grid: the model grid (unused beyond the interface).
+        alpha: α, the weight of the grid branch (paper §6.4: 0.5). √α multiplies the grid
+            features and √(1−α) the sine features, as eq. 14 (the appendix proof swaps them; at
+            α = 0.5 they agree).
+        n_levels, base_resolution, per_level_scale, features_per_level, log2_hashmap_size,
+            dense_backend: the hash encoding, defaults as ``hashgrid`` (paper App. B.1).
+        sine_features, sine_layers, omega0: the sine branch I (paper: 2 layers of 128, ω0 = 30);
+            both layers are sine layers with the SIREN initialisation, and I's output is the
+            second sine layer (n_r = 128 features).
+        hidden_features, hidden_layers: the ReLU fusion MLP (paper: 2 layers of 64).
+        zero_init_output: zero the fusion MLP's last layer so F ≡ 0 at init (m_θ = m0);
+            reachable. The paper does not say it does this.
+    """
+
+    output_scale = 1000.0  # km/s → m/s; PAPER.md §9.1 (to be tuned)
+    learning_rate = 1e-4  # paper App. B.1: Adam lr 1e-4 for every CR-FWI method
+
+    def __init__(self, grid: Grid, *, alpha: float = 0.5, n_levels: int = 16, base_resolution: int = 50,
+                 per_level_scale: float = 1.05, features_per_level: int = 2, log2_hashmap_size: int = 8,
+                 dense_backend: str = "gather", sine_features: int = 128, sine_layers: int = 2,
+                 omega0: float = 30.0, hidden_features: int = 64, hidden_layers: int = 2,
+                 zero_init_output: bool = False) -> None:
+        super().__init__(grid)
+        self.alpha = _check_alpha(alpha)
+        self.encoding = HashEncoding(n_levels=n_levels, base_resolution=base_resolution,
+                                     per_level_scale=per_level_scale, features_per_level=features_per_level,
+                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend)
+        self.sine = sine_network(2, sine_features, sine_layers, omega0=omega0)
+        self.mlp = relu_mlp(self.encoding.out_features + sine_features, hidden_features, hidden_layers, 1)
+        if zero_init_output:
+            zero_linear_(self.mlp[-1])
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        points = points_of(coords, compute_dtype(self))
+        features = torch.cat([math.sqrt(self.alpha) * self.encoding(points),
+                              math.sqrt(1.0 - self.alpha) * self.sine(points)], dim=1)
+        return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        table = self.encoding.table
+        return {"grid": [table], "network": [p for p in self.parameters() if p is not table and p.requires_grad]}
+
+
+@register("lrg", paper="LRG-FWI")
+class LRG(Representation):
+    """LRG-FWI: ``MLP(sqrt(α)·h(x) ⊕ sqrt(1−α)·L(x))`` with low-rank features ``L_j = [A(z)C]_j B_j(x)``.
+
+    The coordinates must lie on a tensor-product grid (as :meth:`Grid.coords` gives): the low-rank
+    factors are evaluated once per row (``coords[:, 0, 0]``) and once per column
+    (``coords[0, :, 1]``).
+
+    Output: the velocity perturbation in km/s (``output_scale = 1000`` turns it into m/s).
+
+    Args:
+        grid: the model grid; gives the default ``rank_z``.
+        alpha: α (as IG-FWI, 0.5).
+        n_levels, base_resolution, per_level_scale, features_per_level, log2_hashmap_size,
+            dense_backend: the hash encoding, defaults as ``hashgrid``.
+        rank_z: r1 (default ``nz // 2``, as LR-FWI).
+        rank_x: r2 = the number of low-rank features (default 128 = IG-FWI's n_r).
+        lr_hidden_features, lr_hidden_layers, omega0: the factor networks, as LR-FWI (128, 2 sine
+            layers + linear, ω0 = 30).
+        hidden_features, hidden_layers: the ReLU fusion MLP (as IG-FWI: 2 layers of 64).
+        zero_init_output: zero the fusion MLP's last layer so F ≡ 0 at init (m_θ = m0);
+            reachable. Not from the paper.
+    """
+
+    output_scale = 1000.0  # km/s → m/s; PAPER.md §9.1 (to be tuned)
+    learning_rate = 1e-4  # paper App. B.1: Adam lr 1e-4 for every CR-FWI method
+
+    def __init__(self, grid: Grid, *, alpha: float = 0.5, n_levels: int = 16, base_resolution: int = 50,
+                 per_level_scale: float = 1.05, features_per_level: int = 2, log2_hashmap_size: int = 8,
+                 dense_backend: str = "gather", rank_z: int | None = None, rank_x: int = 128,
+                 lr_hidden_features: int = 128, lr_hidden_layers: int = 2, omega0: float = 30.0,
+                 hidden_features: int = 64, hidden_layers: int = 2, zero_init_output: bool = False) -> None:
+        super().__init__(grid)
+        self.alpha = _check_alpha(alpha)
+        r1, r2 = default_ranks(grid, rank_z, rank_x)
+        self.encoding = HashEncoding(n_levels=n_levels, base_resolution=base_resolution,
+                                     per_level_scale=per_level_scale, features_per_level=features_per_level,
+                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend)
+        self.factor_z = FactorNetwork(r1, hidden_features=lr_hidden_features,
+                                      hidden_layers=lr_hidden_layers, omega0=omega0)
+        self.factor_x = FactorNetwork(r2, hidden_features=lr_hidden_features,
+                                      hidden_layers=lr_hidden_layers, omega0=omega0)
+        bound = 1.0 / math.sqrt(r1)  # LRTFR's core initialisation
+        self.core = nn.Parameter(torch.empty(r1, r2).uniform_(-bound, bound))
+        self.mlp = relu_mlp(self.encoding.out_features + r2, hidden_features, hidden_layers, 1)
+        if zero_init_output:
+            zero_linear_(self.mlp[-1])
+
+    def lowrank_features(self, coords: torch.Tensor) -> torch.Tensor:
+        """``[nz, nx, 2]`` → ``[nz·nx, rank_x]`` features ``[A(z) C]_j · B_j(x)``."""
+        dtype = compute_dtype(self)
+        rows = self.factor_z(coords[:, 0, 0].to(dtype)) @ self.core  # [nz, r2]
+        cols = self.factor_x(coords[0, :, 1].to(dtype))  # [nx, r2]
+        return (rows[:, None, :] * cols[None, :, :]).reshape(-1, rows.shape[1])
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        points = points_of(coords, compute_dtype(self))
+        features = torch.cat([math.sqrt(self.alpha) * self.encoding(points),
+                              math.sqrt(1.0 - self.alpha) * self.lowrank_features(coords)], dim=1)
+        return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        table = self.encoding.table
+        return {"grid": [table], "network": [p for p in self.parameters() if p is not table and p.requires_grad]}

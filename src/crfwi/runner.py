@@ -89,10 +89,6 @@ def _meta(config: RunConfig, experiment: Experiment, n_params: int) -> dict:
     }
 
 
-def _evaluate(model_np: np.ndarray, true: np.ndarray) -> dict:
-    return metrics.evaluate(model_np, true)
-
-
 def _render(velocity_model) -> np.ndarray:
     with torch.no_grad():
         return velocity_model().detach().cpu().numpy().astype(np.float32)
@@ -131,7 +127,7 @@ class _Run:
         self.elapsed = float(state["seconds"])
 
     def record_metrics(self, row: dict) -> dict:
-        values = _evaluate(_render(self.model), self.experiment.true_model)
+        values = metrics.evaluate(_render(self.model), self.experiment.true_model)
         row.update({k: values[k] for k in TRACKED_METRICS})
         return values
 
@@ -180,8 +176,8 @@ class _Run:
         exp = self.experiment
         final = _render(self.model)
         true = exp.true_model
-        final_metrics = _evaluate(final, true)
-        initial_metrics = _evaluate(exp.initial_model, true)
+        final_metrics = metrics.evaluate(final, true)
+        initial_metrics = metrics.evaluate(exp.initial_model, true)
         folder = self.folder
         io.save_npy(folder / io.RunFolder.MODEL, final)
         io.save_npy(folder / "initial.npy", exp.initial_model)
@@ -249,7 +245,9 @@ def resume_inversion(out: str | Path, *, overrides: list[str] | None = None, dev
                               "and output.* may change (start a new run for anything else)")
     config = config_from_dict(apply_overrides(data, overrides or []))
     run = _Run(config, folder, device)
-    run.restore()
+    if (folder / io.RunFolder.CHECKPOINT).is_file():
+        run.restore()
+    # else: stopped before its first checkpoint; it starts again from iteration 0.
     if run.inversion.iteration > config.inversion.iterations:
         raise ConfigError(f"the run already has {run.inversion.iteration} iterations, more than "
                           f"inversion.iterations = {config.inversion.iterations}")

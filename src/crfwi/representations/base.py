@@ -10,7 +10,7 @@ model m0, bounding to a velocity range, keeping a water layer fixed -- is done o
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 from torch import nn
@@ -176,8 +176,3 @@ class VelocityModel(nn.Module):
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return self.representation.parameter_groups()
 
-
-def iter_registered() -> Iterable[tuple[str, type[Representation], str]]:
-    for name in available():
-        cls, paper = _REGISTRY[name]
-        yield name, cls, paper

@@ -70,7 +70,7 @@ def test_born_dot_test():
     dm = torch.randn(solver.grid.shape, dtype=torch.float64, generator=rng).requires_grad_()
     y = torch.randn(2, 10, 80, dtype=torch.float64, generator=rng)
     jdm = solver.born(v, dm)
-    lhs = float((jdm * y).sum())
+    lhs = float((jdm * y).sum().detach())
     (adjoint_y,) = torch.autograd.grad((jdm * y).sum(), dm)
     rhs = float((dm * adjoint_y).sum())
     assert lhs == pytest.approx(rhs, rel=1e-8)

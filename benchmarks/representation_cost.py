@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -23,7 +22,7 @@ import crfwi  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch's OpenMP sta
 from crfwi import representations, zoo  # noqa: E402
 from crfwi.inversion import Inversion, make_optimizer  # noqa: E402
 from crfwi.physics import WaveSolver, resolve_device  # noqa: E402
-from solver_overhead import marmousi_setup, sync  # noqa: E402
+from solver_overhead import marmousi_setup, timed  # noqa: E402
 
 
 def main() -> None:
@@ -37,13 +36,6 @@ def main() -> None:
     max_vel = float(true.max()) * 1.1
     initial = torch.as_tensor(zoo.initial_model(true.numpy(), grid, "smooth", sigma=300.0))
     bounds = (1000.0, max_vel)
-
-    def timed(fn) -> float:
-        sync(device)
-        t = time.perf_counter()
-        fn()
-        sync(device)
-        return time.perf_counter() - t
 
     print(f"device: {device}; model: {source}; grid 94x288 @ 15 m")
     print("\nrepresentation alone: render m_θ on the grid + back-propagate a random model gradient")
@@ -59,7 +51,7 @@ def main() -> None:
             model().backward(cotangent)
 
         step()
-        ms = 1e3 * statistics.median(timed(step) for _ in range(max(5, 4 * args.repeats)))
+        ms = 1e3 * statistics.median(timed(device, step) for _ in range(max(5, 4 * args.repeats)))
         print(f"{name:10s}{model.representation.n_parameters():12,d}{ms:24.1f}")
 
     solver = WaveSolver(grid, survey, max_vel=max_vel, device=device)
@@ -75,7 +67,7 @@ def main() -> None:
     for i in range(args.repeats):
         order = ("pixel", "ig") if i % 2 == 0 else ("ig", "pixel")
         for name in order:
-            times[name].append(timed(steps[name]))
+            times[name].append(timed(device, steps[name]))
     ratios = sorted(a / b for a, b in zip(times["ig"], times["pixel"]))
     print(f"\none full-survey iteration ({survey.n_shots} shots), {args.repeats} alternating pairs:")
     print(f"  pixel FWI {statistics.median(times['pixel']):.3f} s, IG-FWI {statistics.median(times['ig']):.3f} s, "

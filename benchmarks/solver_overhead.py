@@ -73,6 +73,15 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def timed(device: torch.device, fn) -> float:
+    """Wall time of ``fn()`` in seconds, with the device synchronised before and after."""
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -122,13 +131,6 @@ def main() -> None:
     def crfwi_gradient():
         inversion.step()
 
-    def timed(fn) -> float:
-        sync(device)
-        t = time.perf_counter()
-        fn()
-        sync(device)
-        return time.perf_counter() - t
-
     # Warm-up (allocations, OpenMP pools, CUDA context) is not part of either number.
     for fn in (raw_forward, crfwi_forward, raw_gradient, crfwi_gradient):
         fn()
@@ -139,9 +141,9 @@ def main() -> None:
     for i in range(args.repeats):
         for name, (raw_fn, ours_fn) in pairs.items():
             if i % 2 == 0:
-                raw_t, ours_t = timed(raw_fn), timed(ours_fn)
+                raw_t, ours_t = timed(device, raw_fn), timed(device, ours_fn)
             else:
-                ours_t, raw_t = timed(ours_fn), timed(raw_fn)
+                ours_t, raw_t = timed(device, ours_fn), timed(device, raw_fn)
             results[name][0].append(raw_t)
             results[name][1].append(ours_t)
 
@@ -165,7 +167,7 @@ def main() -> None:
         inversion.optimizer.step()
         model.project_()
 
-    own = statistics.median(timed(own_work) for _ in range(50))
+    own = statistics.median(timed(device, own_work) for _ in range(50))
     print(f"crfwi's own work per iteration (render, check, Adam, projection): {1e3 * own:.2f} ms = "
           f"{100 * own / statistics.median(results['gradient'][0]):.3f} % of a raw gradient")
 

@@ -398,6 +398,18 @@ def _finish(v: np.ndarray, grid: Grid) -> np.ndarray:
     return np.clip(v, V_MIN, V_MAX).astype(np.float32)
 
 
+
+def _sediments(grid: Grid, rng: np.random.Generator, n_layers: int | None,
+               water_depth: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Gently undulating sediment layers (shared by ``layered`` and ``salt_body``): the model
+    ``[nz, nx]`` without water, the unit axes zn, xn, and the water fraction of the depth."""
+    zn, xn, _ = _unit_axes(grid)
+    n = _count("n_layers", n_layers, rng, 4, 8)
+    water = _water_fraction(grid, water_depth)
+    interfaces = _interfaces(rng, n, xn, top=water, amplitude=0.03, shared_shape=False)
+    v = _fill(_layer_velocities(rng, n), interfaces, np.broadcast_to(zn, grid.shape))
+    return v, zn, xn, water
+
 @_procedural("layered", "gently undulating sedimentary layers, velocity increasing with depth, "
              "water on top")
 def layered(grid: Grid, *, seed: int = 0, n_layers: int | None = None,
@@ -414,11 +426,7 @@ def layered(grid: Grid, *, seed: int = 0, n_layers: int | None = None,
     Layer velocities follow a depth trend from ~1600-2000 to ~3600-4400 m/s with jitter.
     """
     rng = _rng(seed)
-    zn, xn, _ = _unit_axes(grid)
-    n = _count("n_layers", n_layers, rng, 4, 8)
-    water = _water_fraction(grid, water_depth)
-    interfaces = _interfaces(rng, n, xn, top=water, amplitude=0.03, shared_shape=False)
-    v = _fill(_layer_velocities(rng, n), interfaces, np.broadcast_to(zn, grid.shape))
+    v, zn, _, water = _sediments(grid, rng, n_layers, water_depth)
     return _finish(_with_water(v, zn, water), grid)
 
 
@@ -469,11 +477,7 @@ def salt_body(grid: Grid, *, seed: int = 0, n_layers: int | None = None,
     if not V_MIN <= salt_velocity <= V_MAX:
         raise ValueError(f"`salt_velocity` must lie in [{V_MIN:g}, {V_MAX:g}] m/s, got {salt_velocity!r}")
     rng = _rng(seed)
-    zn, xn, _ = _unit_axes(grid)
-    n = _count("n_layers", n_layers, rng, 4, 8)
-    water = _water_fraction(grid, water_depth)
-    interfaces = _interfaces(rng, n, xn, top=water, amplitude=0.03, shared_shape=False)
-    v = _fill(_layer_velocities(rng, n), interfaces, np.broadcast_to(zn, grid.shape))
+    v, zn, xn, water = _sediments(grid, rng, n_layers, water_depth)
     centre = rng.uniform(0.35, 0.65)
     half_width = rng.uniform(0.15, 0.30)
     crest = water + (1.0 - water) * rng.uniform(0.15, 0.30)

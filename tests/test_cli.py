@@ -249,3 +249,14 @@ def test_a_folder_holding_another_run_is_refused_and_untouched(toy_config, tmp_p
     code, _, err = run(["invert", toy_config, "--out", out, "--set", "inversion.iterations=2"], capsys)
     assert code == 2 and "already holds a run" in err and err.count("\n") == 1
     assert folder_digest(out) == before
+
+
+def test_a_non_empty_folder_is_refused_and_untouched(toy_config, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    code, _, err = run(["invert", toy_config, "--out", out], capsys)
+    assert code == 2 and "other files" in err and err.count("\n") == 1
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    code, _, err = run(["invert", toy_config, "--out", out / "notes.txt"], capsys)
+    assert code == 2 and "is a file" in err

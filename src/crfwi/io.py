@@ -155,13 +155,21 @@ class RunFolder:
     def is_complete(self) -> bool:
         return (self.path / self.METRICS).is_file()
 
-    def create(self) -> "RunFolder":
-        """Prepare a new run; refuse a folder that holds another run or is a file."""
+    def check_new(self) -> None:
+        """Refuse a file, a folder holding another run, or a non-empty folder (so a run never
+        overwrites another or mixes its files with anything else)."""
         if self.path.exists() and not self.path.is_dir():
             raise RunFolderError(f"--out {self.path} is a file, not a folder")
         if self.holds_run():
             raise RunFolderError(f"{self.path} already holds a run; resume it with "
                                  f"`crfwi invert --resume {self.path}` or choose another --out")
+        if self.path.is_dir() and any(self.path.iterdir()):
+            raise RunFolderError(f"--out {self.path} is a folder with other files in it; "
+                                 "choose a new or empty folder for the run")
+
+    def create(self) -> "RunFolder":
+        """Prepare a new run folder (see :meth:`check_new`)."""
+        self.check_new()
         self.path.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -216,8 +216,7 @@ def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
                   progress: bool = True) -> RunResult:
     """Run ``config`` into a new run folder ``out`` (refused if it already holds a run)."""
     folder = io.RunFolder(out)
-    if folder.holds_run():
-        folder.create()  # raises the "already holds a run" error before any work
+    folder.check_new()  # refuse an occupied folder before any work
     run = _Run(config, folder, device)  # builds and validates everything before touching disk
     folder.create()
     data = config_to_dict(config)

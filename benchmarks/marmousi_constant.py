@@ -9,8 +9,8 @@ Protocol (the paper's Marmousi geometry at half resolution, kept in proportion):
 The paper's Table 4 (constant start, 94 x 288 at 15 m, 8 Hz): SSIM ADFWI 0.0549, IFWI 0.5252,
 IG-FWI 0.6773; MSE 1.1522, 0.9474, 0.2961.
 
-Each run is an ordinary run folder under --out (complete runs are reused, interrupted ones
-resumed), so every number traces to a folder.
+Each run is an ordinary run folder under --out (complete runs are reused, interrupted or shorter
+ones continued to --iterations), so every number traces to a folder.
 
     CRFWI_DATA_DIR=../shared/models python benchmarks/marmousi_constant.py \
         --methods pixel,siren,ig --iterations 300 --out results/marmousi-constant
@@ -78,7 +78,10 @@ def main() -> None:
                                            args.shots_per_iteration, extra))
         run = RunFolder(folder)
         if run.holds_run():
-            result = resume_inversion(folder, device=args.device, progress=False)
+            # Complete runs are reused; shorter ones are continued (same shot batches and Adam
+            # state as one uninterrupted run of --iterations).
+            result = resume_inversion(folder, overrides=[f"inversion.iterations={args.iterations}"],
+                                      device=args.device, progress=False)
         else:
             result = run_inversion(config, folder, device=args.device, progress=False)
         m = result.metrics

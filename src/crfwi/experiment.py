@@ -76,7 +76,14 @@ def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
         if m.nz or m.nx:
             raise ConfigError("`model.nz`/`model.nx` need `model.spacing` for a benchmark model")
         return zoo.load_model(m.name, None, data_dir=data_dir)
-    grid = zoo.fit_grid(m.name, spacing=m.spacing, nz=m.nz or None, nx=m.nx or None, data_dir=data_dir)
+    nz, nx = m.nz or None, m.nx or None
+    if (nz is None or nx is None) and any(origin):
+        # Without a size, a window starting at `origin` runs to the far edges of the file.
+        _, file_grid = zoo.load_model(m.name, None, data_dir=data_dir)
+        depth, width = file_grid.extent
+        nz = nz or int((depth - origin[0]) // m.spacing) + 1
+        nx = nx or int((width - origin[1]) // m.spacing) + 1
+    grid = zoo.fit_grid(m.name, spacing=m.spacing, nz=nz, nx=nx, data_dir=data_dir)
     return zoo.load_model(m.name, grid, data_dir=data_dir, origin=origin)
 
 

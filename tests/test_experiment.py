@@ -1,0 +1,39 @@
+"""Building a run's objects from a config: windows of benchmark files, bounds, masks."""
+
+import numpy as np
+import pytest
+
+from crfwi.config import config_from_dict
+from crfwi.experiment import build_experiment, build_grid_and_true_model
+from test_examples import shared_models
+
+
+@pytest.fixture
+def data_dir(monkeypatch):
+    data = shared_models()
+    if data is None:
+        pytest.skip("benchmark models not found: set CRFWI_DATA_DIR to a folder with models.json")
+    monkeypatch.setenv("CRFWI_DATA_DIR", str(data))
+    return data
+
+
+def test_benchmark_window_from_an_origin_runs_to_the_far_edges(data_dir):
+    config = config_from_dict({"model": {"name": "marmousi", "spacing": 40.0, "origin": [1000.0, 6000.0]}})
+    grid, true = build_grid_and_true_model(config)
+    # marmousi.npy covers 0-3000 m x 0-9200 m at 20 m.
+    assert grid.shape == (int(2000 // 40) + 1, int(3200 // 40) + 1)
+    full = np.load(data_dir / "marmousi.npy")
+    assert true.shape == grid.shape and full.min() <= true.min() and true.max() <= full.max()
+
+
+def test_benchmark_file_as_stored_and_derived_bounds(data_dir):
+    config = config_from_dict({"model": {"name": "marmousi"},
+                               "survey": {"n_shots": 2, "freq": 5.0, "dt": 0.004, "nt": 10},
+                               "inversion": {"fix_water": True}})
+    exp = build_experiment(config, device="cpu")
+    assert exp.grid.shape == (151, 461) and exp.grid.dz == 20.0
+    lo, hi = float(exp.true_model.min()), float(exp.true_model.max())
+    assert exp.bounds == pytest.approx((0.9 * min(lo, exp.initial_model.min()), 1.1 * hi))
+    assert exp.solver.max_vel == pytest.approx(exp.bounds[1])
+    assert exp.fixed_mask is not None and exp.fixed_mask[0].all()
+    assert np.array_equal(exp.initial_model[exp.fixed_mask], exp.true_model[exp.fixed_mask])

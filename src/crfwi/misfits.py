@@ -1,24 +1,47 @@
 """Data misfits: one signature, ``misfit(predicted, observed) -> scalar``, both ``[shot, receiver, time]``.
 
 Every misfit sums over the shots it is given, so the loss of a shot batch is the sum of its shots'
-losses and gradients from several batches (or processes) simply add up.
+losses and gradients from several batches (or processes) simply add up. Every misfit is
+differentiable with respect to ``predicted`` (``observed`` is data, never differentiated).
+
+Iteration-dependent misfits (WECI-FWI's blend, PAPER.md §3.1) do not fit the plain signature, so
+they are a second, explicit kind: an object with ``needs_iteration = True``, called as
+``fn(predicted, observed, *, iteration=i)``, whose ``at(i)`` returns the plain misfit of
+iteration ``i``. They are stateless (the iteration is an argument, not a hidden counter as in
+ADFWI), so a resumed run computes exactly the losses of the uninterrupted one. :func:`get`
+returns plain misfits only; :func:`build` constructs any registered misfit from options, e.g.
+``build("weci", total_iterations=300)`` or ``build("envelope", power=2.0)``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
 
-__all__ = ["l2", "get", "available", "Misfit"]
+__all__ = ["l2", "envelope", "envelope_misfit", "global_correlation", "ncc", "WeciMisfit",
+           "hilbert", "get", "build", "available", "Misfit"]
 
 Misfit = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+ENVELOPE_EPS = 1e-10
+"""ε (data units) in the envelope E = √(Re² + Im² + ε²): keeps ∂E/∂a finite where the analytic
+signal a is exactly 0 (e.g. an all-zero trace), where √ has an infinite slope and autograd would
+give NaN (0/0). E ≥ ε is a bias of 1e-10, far below any recorded amplitude."""
+
+NORM_EPS = 1e-12
+"""ε (data units) in the trace norm ‖p‖_ε = √(Σ p² + ε²) of the correlation misfits: a zero trace
+then has p̂ = 0 (no contribution, zero gradient) instead of 0/0."""
 
 
 def _check(predicted: torch.Tensor, observed: torch.Tensor) -> None:
     if predicted.shape != observed.shape:
         raise ValueError(f"`predicted` {tuple(predicted.shape)} and `observed` "
                          f"{tuple(observed.shape)} must have the same shape [shot, receiver, time]")
+    if predicted.ndim != 3:
+        raise ValueError(f"`predicted` and `observed` must be 3-D [shot, receiver, time], "
+                         f"got shape {tuple(predicted.shape)}")
 
 
 def l2(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
@@ -27,16 +50,219 @@ def l2(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
     return 0.5 * (predicted - observed).square().sum()
 
 
-_MISFITS: dict[str, Misfit] = {"l2": l2}
+# ---------------------------------------------------------------------------------------------
+def hilbert(x: torch.Tensor) -> torch.Tensor:
+    """Analytic signal x + i·H[x] along the last axis (time), complex, same shape as ``x``.
+
+    FFT method: transform zero-padded to 2·nt samples (as ADFWI's ``Envelope.py``, so the circular
+    wrap-around of the Hilbert kernel's slow 1/t decay is halved), keep the DC and Nyquist bins,
+    double the positive frequencies, zero the negative ones, inverse-transform and crop to nt.
+    Linear in ``x``, hence differentiable (autograd through ``torch.fft``).
+    """
+    nt = x.shape[-1]
+    n = 2 * nt
+    spectrum = torch.fft.fft(x, n=n, dim=-1)
+    h = torch.zeros(n, dtype=x.dtype, device=x.device)
+    h[0] = 1.0
+    h[1:n // 2] = 2.0
+    h[n // 2] = 1.0  # n is even: the Nyquist bin is kept once
+    return torch.fft.ifft(spectrum * h, dim=-1)[..., :nt]
+
+
+def _envelope(x: torch.Tensor, eps: float) -> torch.Tensor:
+    a = hilbert(x)
+    return torch.sqrt(a.real.square() + a.imag.square() + eps * eps)
+
+
+def envelope(predicted: torch.Tensor, observed: torch.Tensor, *, power: float = 1.5,
+             eps: float = ENVELOPE_EPS) -> torch.Tensor:
+    """Envelope misfit ½ Σ_{shot,receiver,t} (E(predicted)^p − E(observed)^p)².
+
+    E(x) = |x + i·H[x]| is the instantaneous amplitude along time (:func:`hilbert`), computed as
+    √(Re² + Im² + ε²) with ε = ``eps`` (default :data:`ENVELOPE_EPS`) so the gradient is finite
+    where the analytic signal vanishes. The envelope is nearly insensitive to the carrier phase,
+    which is why it tolerates cycle skipping (Wu et al. 2014, Yuan et al. 2015).
+
+    Source: ADFWI ``fwi/misfit/Envelope.py`` (``Misfit_envelope``, L2 norm, p = 1.5 by default, as
+    used by ``Weci.py``; PAPER.md §3.1). ADFWI also multiplies by dt; that constant factor is
+    omitted here, as in :func:`l2`.
+
+    Args:
+        predicted, observed: ``[shot, receiver, time]``.
+        power: p > 0, default 1.5.
+        eps: ε in data units.
+    """
+    _check(predicted, observed)
+    if not power > 0:
+        raise ValueError(f"`power` must be > 0, got {power}")
+    residual = _envelope(predicted, eps).pow(power) - _envelope(observed, eps).pow(power)
+    return 0.5 * residual.square().sum()
+
+
+def envelope_misfit(power: float = 1.5, *, eps: float = ENVELOPE_EPS) -> Misfit:
+    """The plain misfit ``(predicted, observed) -> scalar`` :func:`envelope` with this ``power``."""
+    if not power > 0:
+        raise ValueError(f"`power` must be > 0, got {power}")
+
+    def misfit(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+        return envelope(predicted, observed, power=power, eps=eps)
+
+    misfit.__name__ = f"envelope_p{power:g}"
+    misfit.__doc__ = f"Envelope misfit with p = {power:g} (see crfwi.misfits.envelope)."
+    return misfit
+
+
+# ---------------------------------------------------------------------------------------------
+def _unit(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """Each trace (last axis) divided by its norm √(Σ x² + ε²)."""
+    return x / torch.sqrt(x.square().sum(dim=-1, keepdim=True) + eps * eps)
+
+
+def global_correlation(predicted: torch.Tensor, observed: torch.Tensor, *,
+                       eps: float = NORM_EPS) -> torch.Tensor:
+    """Global-correlation misfit −Σ_{shot,receiver} ⟨p̂, ô⟩, with p̂ = p/‖p‖ per trace.
+
+    ‖p‖ = √(Σ_t p² + ε²) (ε = ``eps``, default :data:`NORM_EPS`), so an all-zero trace contributes
+    0 with zero gradient. Each term lies in [−1, 1]; the minimum, −(number of traces), is reached
+    when every predicted trace is a positive multiple of the observed one: the misfit ignores
+    amplitudes trace by trace and compares waveform shapes (zero-lag correlation).
+
+    Source: Choi & Alkhalifah (2012), used by WECI-FWI (Song et al. 2023; ADFWI
+    ``fwi/misfit/GlobalCorrelation.py``, PAPER.md §3.1). ADFWI divides mean(p̂·ô) by the
+    (mean-removed, unbiased) standard deviations of p̂ and ô and multiplies by dt; for zero-mean
+    traces that is this misfit times nt/(nt − 1)·dt. Here the textbook form is used.
+    """
+    _check(predicted, observed)
+    return -(_unit(predicted, eps) * _unit(observed, eps)).sum()
+
+
+def ncc(predicted: torch.Tensor, observed: torch.Tensor, *, eps: float = NORM_EPS) -> torch.Tensor:
+    """Zero-normalised cross-correlation misfit Σ_{shot,receiver} (1 − r), r = Pearson coefficient.
+
+    r = ⟨p̃, õ⟩ with p̃ = (p − mean_t p)/‖p − mean_t p‖ per trace (norm guarded by ε as in
+    :func:`global_correlation`). This is ZNCC at zero lag (the "normalised cross-correlation" of
+    image registration): smooth, ≥ 0, zero when every predicted trace equals a·observed + b with
+    a > 0, and invariant to both the scale and the offset (DC) of each trace. It differs from
+    :func:`global_correlation` by the mean removal (so it also ignores a DC shift) and by the
+    constant 1 that makes a perfect fit score 0; for zero-mean traces ncc = global_correlation +
+    number of traces. A maximum over lags would not be smooth, so none is taken.
+    """
+    _check(predicted, observed)
+    p = predicted - predicted.mean(dim=-1, keepdim=True)
+    o = observed - observed.mean(dim=-1, keepdim=True)
+    return (1.0 - (_unit(p, eps) * _unit(o, eps)).sum(dim=-1)).sum()
+
+
+# ---------------------------------------------------------------------------------------------
+class WeciMisfit:
+    """WECI-FWI: logistic blend of global correlation and envelope misfits (Song et al. 2023).
+
+    ``J_i = w(i)·GC + (1 − w(i))·Envelope_p`` with ``w(i) = 1/(1 + exp(−s·(i − N/2)))``, N =
+    ``total_iterations``, i the 0-based iteration (number of completed steps, as
+    :attr:`crfwi.inversion.Inversion.iteration`). Early iterations fit envelopes (robust to cycle
+    skipping), late ones the waveform shape. Source: ADFWI ``fwi/misfit/Weci.py`` (PAPER.md §3.1),
+    whose logistic is unscaled, s = ``steepness`` = 1: the switch then takes ~10 iterations
+    around N/2, whatever N (w(N/2 ∓ 5) ≈ 0.007 / 0.993). A smaller s spreads it out; it is
+    not the paper's. The two terms are not normalised against each other (as in ADFWI).
+
+    Iteration-dependent: call ``fn(predicted, observed, iteration=i)``, or use ``fn.at(i)`` to
+    get the plain ``(predicted, observed) -> scalar`` misfit of iteration i.
+
+    Args:
+        total_iterations: N ≥ 1.
+        power: envelope power p, default 1.5 (ADFWI).
+        steepness: s > 0, default 1.0 (ADFWI).
+    """
+
+    needs_iteration = True
+
+    def __init__(self, total_iterations: int, power: float = 1.5, *,
+                 steepness: float = 1.0) -> None:
+        if int(total_iterations) != total_iterations or total_iterations < 1:
+            raise ValueError(f"`total_iterations` must be an integer >= 1, got {total_iterations}")
+        if not power > 0:
+            raise ValueError(f"`power` must be > 0, got {power}")
+        if not steepness > 0:
+            raise ValueError(f"`steepness` must be > 0, got {steepness}")
+        self.total_iterations = int(total_iterations)
+        self.power = float(power)
+        self.steepness = float(steepness)
+
+    def weight(self, iteration: int) -> float:
+        """w(i) ∈ (0, 1), the weight of the global-correlation term; 0.5 at i = N/2."""
+        z = self.steepness * (iteration - self.total_iterations / 2)
+        if z >= 0:  # the two branches avoid exp overflow for |z| large
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+    def __call__(self, predicted: torch.Tensor, observed: torch.Tensor, *,
+                 iteration: int) -> torch.Tensor:
+        w = self.weight(iteration)
+        return (w * global_correlation(predicted, observed)
+                + (1.0 - w) * envelope(predicted, observed, power=self.power))
+
+    def at(self, iteration: int) -> Misfit:
+        """The plain misfit of ``iteration``."""
+        def misfit(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+            return self(predicted, observed, iteration=iteration)
+
+        misfit.__name__ = f"weci_iteration{iteration}"
+        return misfit
+
+    def __repr__(self) -> str:
+        return (f"WeciMisfit(total_iterations={self.total_iterations}, power={self.power:g}, "
+                f"steepness={self.steepness:g})")
+
+
+# ---------------------------------------------------------------------------------------------
+_MISFITS: dict[str, Misfit] = {
+    "l2": l2,
+    "envelope": envelope_misfit(1.5),
+    "global_correlation": global_correlation,
+    "ncc": ncc,
+}
+
+# name -> constructor from keyword options (plain misfits without options are returned as-is)
+_BUILDERS: dict[str, Callable[..., object]] = {
+    "envelope": envelope_misfit,
+    "weci": WeciMisfit,
+}
+
+# misfits that cannot be used without options, with what they need
+_NEEDS_OPTIONS = {"weci": "total_iterations (use build('weci', total_iterations=N))"}
 
 
 def available() -> list[str]:
-    return sorted(_MISFITS)
+    """All misfit names, for :func:`get` (plain ones) and :func:`build` (all)."""
+    return sorted(set(_MISFITS) | set(_BUILDERS))
 
 
 def get(name: str) -> Misfit:
-    """The misfit registered as ``name``; unknown names raise ValueError listing the valid ones."""
+    """The plain misfit registered as ``name``, with its default options.
+
+    Unknown names raise ValueError listing the valid ones; a misfit that needs options
+    (``"weci"``) raises ValueError saying which and pointing to :func:`build`.
+    """
+    if name in _NEEDS_OPTIONS:
+        raise ValueError(f"misfit {name!r} needs {_NEEDS_OPTIONS[name]}")
     try:
         return _MISFITS[name]
     except KeyError:
         raise ValueError(f"unknown misfit {name!r}; valid: {', '.join(available())}") from None
+
+
+def build(name: str, **options):
+    """The misfit ``name`` constructed with ``options``.
+
+    ``build("l2")`` is ``get("l2")``; ``build("envelope", power=2.0)`` a plain misfit;
+    ``build("weci", total_iterations=N, power=1.5, steepness=1.0)`` a :class:`WeciMisfit`
+    (iteration-dependent, see the module docstring). Options a misfit does not take raise
+    TypeError; unknown names ValueError.
+    """
+    if name in _BUILDERS:
+        return _BUILDERS[name](**options)
+    fn = get(name)
+    if options:
+        raise TypeError(f"misfit {name!r} takes no options, got {', '.join(sorted(options))}")
+    return fn

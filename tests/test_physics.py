@@ -72,7 +72,7 @@ def test_born_dot_test():
     jdm = solver.born(v, dm)
     lhs = float((jdm * y).sum().detach())
     (adjoint_y,) = torch.autograd.grad((jdm * y).sum(), dm)
-    rhs = float((dm * adjoint_y).sum())
+    rhs = float((dm * adjoint_y).sum().detach())
     assert lhs == pytest.approx(rhs, rel=1e-8)
 
 

@@ -157,34 +157,23 @@ class RunConfig:
 _IGNORED_TABLES = ("meta",)
 
 
+_KIND_NAMES = {bool: "true or false", str: "a string", list: "a list", dict: "a table"}
+
+
 def _coerce(value: Any, kind: Any, where: str) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"`{where}` must be a number, got {value!r}")
         return float(value)
     if kind is int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
             raise ConfigError(f"`{where}` must be an integer, got {value!r}")
         return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"`{where}` must be true or false, got {value!r}")
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"`{where}` must be a string, got {value!r}")
-        return value
-    if kind is list:
-        if not isinstance(value, list):
-            raise ConfigError(f"`{where}` must be a list, got {value!r}")
-        return value
-    if kind is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"`{where}` must be a table, got {value!r}")
-        return value
-    raise AssertionError(kind)
+    if not isinstance(value, kind):
+        raise ConfigError(f"`{where}` must be {_KIND_NAMES[kind]}, got {value!r}")
+    return value
 
 
 def _build(cls: type, data: dict, prefix: str) -> Any:

@@ -119,7 +119,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="crfwi", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="crfwi", description="Full-waveform inversion with continuous representations "
+                     "of the subsurface model (Chen et al., ICLR 2026).")
     parser.add_argument("--version", action="version", version=f"crfwi {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -146,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", default="94x288", help="NZxNX grid for the counts (default 94x288)")
     p.set_defaults(func=_cmd_methods)
 
-    p = sub.add_parser("demo", help="the main job: an inversion on an embedded procedural model")
+    p = sub.add_parser("demo", help="the main job: conventional FWI vs IG-FWI on an embedded model")
     p.add_argument("--out", help="folder for the demo's runs (default runs/demo-TIMESTAMP)")
     p.add_argument("--device", **device)
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -28,7 +28,7 @@ DEMO_CONFIG = {
     "model": {"name": "faulted", "nz": 40, "nx": 120, "spacing": 25.0},
     "survey": {"n_shots": 8, "freq": 6.0, "dt": 0.004, "nt": 400},
     "initial": {"kind": "smooth", "sigma": 300.0},
-    "inversion": {"method": "pixel", "iterations": 100, "shots_per_iteration": 4,
+    "inversion": {"method": "pixel", "iterations": 80, "shots_per_iteration": 4,
                   "fix_water": True},
     "output": {"metrics_every": 10, "checkpoint_every": 25},
 }

@@ -38,13 +38,19 @@ class Representation(nn.Module):
     def forward(self, coords: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        """Named groups of parameters that may take separate learning rates.
+    def grid_tables(self) -> list[nn.Parameter]:
+        """The parameters that are grid/feature tables (none by default); a subclass with tables
+        overrides this, and :meth:`parameter_groups` does the rest."""
+        return []
 
-        The default is one group, ``"network"``; grid-based representations also return ``"grid"``
-        (their feature tables), so tables and network weights can be given different rates.
-        """
-        return {"network": [p for p in self.parameters() if p.requires_grad]}
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Named groups of parameters that may take separate learning rates: ``"grid"`` (the
+        :meth:`grid_tables`, when there are any) and ``"network"`` (every other parameter)."""
+        tables = self.grid_tables()
+        table_ids = {id(t) for t in tables}
+        groups = {"grid": tables} if tables else {}
+        groups["network"] = [p for p in self.parameters() if p.requires_grad and id(p) not in table_ids]
+        return groups
 
     @torch.no_grad()
     def clip_(self, low: torch.Tensor, high: torch.Tensor) -> None:

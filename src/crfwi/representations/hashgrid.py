@@ -220,6 +220,5 @@ class HashGrid(Representation):
         out = self.mlp(self.encoding(points))
         return out.reshape(coords.shape[:-1]).to(coords.dtype)
 
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        return {"grid": [self.encoding.table],
-                "network": [p for p in self.mlp.parameters() if p.requires_grad]}
+    def grid_tables(self) -> list[nn.Parameter]:
+        return [self.encoding.table]

@@ -90,9 +90,8 @@ class IG(Representation):
                               math.sqrt(1.0 - self.alpha) * self.sine(points)], dim=1)
         return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
 
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        table = self.encoding.table
-        return {"grid": [table], "network": [p for p in self.parameters() if p is not table and p.requires_grad]}
+    def grid_tables(self) -> list[nn.Parameter]:
+        return [self.encoding.table]
 
 
 @register("lrg", paper="LRG-FWI")
@@ -156,6 +155,5 @@ class LRG(Representation):
                               math.sqrt(1.0 - self.alpha) * self.lowrank_features(coords)], dim=1)
         return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
 
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        table = self.encoding.table
-        return {"grid": [table], "network": [p for p in self.parameters() if p is not table and p.requires_grad]}
+    def grid_tables(self) -> list[nn.Parameter]:
+        return [self.encoding.table]

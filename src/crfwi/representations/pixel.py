@@ -30,8 +30,8 @@ class Pixel(Representation):
                              f"got coordinates of shape {tuple(coords.shape)}")
         return self.delta.to(coords.dtype)
 
-    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
-        return {"grid": [self.delta]}
+    def grid_tables(self) -> list[nn.Parameter]:
+        return [self.delta]
 
     @torch.no_grad()
     def clip_(self, low: torch.Tensor, high: torch.Tensor) -> None:

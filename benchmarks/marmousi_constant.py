@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from crfwi.config import config_from_dict  # noqa: E402
+from crfwi.demo import merge_overrides  # noqa: E402
 from crfwi.io import RunFolder  # noqa: E402
 from crfwi.runner import resume_inversion, run_inversion  # noqa: E402
 
@@ -49,9 +50,7 @@ def protocol(method: str, iterations: int, seed: int, shots_per_iteration: int,
                       "fix_water": True, "shots_per_iteration": shots_per_iteration},
         "output": {"metrics_every": 10, "checkpoint_every": 10, "progress": False},
     }
-    for section, values in (extra or {}).items():
-        config.setdefault(section, {}).update(values)
-    return config
+    return merge_overrides(config, extra or {})
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from .config import config_from_dict
 from .runner import run_inversion
 
-__all__ = ["DEMO_CONFIG", "DEMO_RUNS", "run_demo"]
+__all__ = ["DEMO_CONFIG", "DEMO_RUNS", "merge_overrides", "run_demo"]
 
 # 40 x 120 cells at 25 m, 8 shots, 6 Hz: 9 points per wavelength at the slowest velocity the
 # run may reach; one iteration (4 random shots, 400 samples) costs ~0.7 s on 2 CPU cores.
@@ -41,7 +41,8 @@ DEMO_RUNS = [
 ]
 
 
-def _merge(base: dict, overrides: dict) -> dict:
+def merge_overrides(base: dict, overrides: dict) -> dict:
+    """A copy of config dict ``base`` with each section of ``overrides`` updated into it."""
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
     for section, values in overrides.items():
         merged.setdefault(section, {}).update(values)
@@ -73,7 +74,7 @@ def run_demo(*, out: str | Path | None = None, device: str = "auto", progress: b
     results = []
     start = time.perf_counter()
     for folder, label, overrides in runs or DEMO_RUNS:
-        config = config_from_dict(_merge(base or DEMO_CONFIG, overrides))
+        config = config_from_dict(merge_overrides(base or DEMO_CONFIG, overrides))
         print(f"== {label}", flush=True)
         results.append((label, run_inversion(config, root / folder, device=device, progress=progress)))
     wall = time.perf_counter() - start

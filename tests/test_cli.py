@@ -260,3 +260,19 @@ def test_a_non_empty_folder_is_refused_and_untouched(toy_config, tmp_path, capsy
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     code, _, err = run(["invert", toy_config, "--out", out / "notes.txt"], capsys)
     assert code == 2 and "is a file" in err
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_invert_on_cuda_matches_cpu(toy_config, tmp_path, capsys):
+    import json
+
+    metrics = {}
+    for device in ("cpu", "cuda"):
+        out = tmp_path / device
+        code, _, err = run(["invert", toy_config, "--out", out, "--device", device, "--method", "ig"],
+                           capsys)
+        assert code == 0, err
+        metrics[device] = json.loads((out / "metrics.json").read_text())
+    # float32 on two devices: same trajectory up to rounding.
+    assert metrics["cuda"]["mse"] == pytest.approx(metrics["cpu"]["mse"], rel=1e-3)
+    assert metrics["cuda"]["ssim"] == pytest.approx(metrics["cpu"]["ssim"], abs=1e-3)

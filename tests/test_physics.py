@@ -149,3 +149,37 @@ def test_shot_subsets_equal_the_full_survey():
     v = layered(solver.grid).float()
     full = solver.simulate(v)
     assert torch.allclose(solver.simulate(v, [1]), full[1:2], rtol=1e-5, atol=1e-7)
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@needs_cuda
+def test_cuda_data_and_gradient_match_cpu():
+    cpu = tiny_solver(dtype=torch.float64)
+    grid, survey = cpu.grid, cpu.survey
+    gpu = WaveSolver(grid, survey, max_vel=2600.0, options=SolverOptions(accuracy=4),
+                     dtype=torch.float64, device="cuda")
+    observed = cpu.simulate(layered(grid, 1800.0, 2400.0))
+    results = []
+    for solver in (cpu, gpu):
+        v = layered(grid).to(solver.device).requires_grad_()
+        data = solver.simulate(v)
+        loss = 0.5 * (data - observed.to(solver.device)).square().sum()
+        loss.backward()
+        results.append((data.detach().cpu(), v.grad.cpu()))
+    (d_cpu, g_cpu), (d_gpu, g_gpu) = results
+    assert torch.allclose(d_gpu, d_cpu, rtol=1e-9, atol=1e-12 * d_cpu.abs().max())
+    assert torch.allclose(g_gpu, g_cpu, rtol=1e-7, atol=1e-9 * g_cpu.abs().max())
+
+
+@needs_cuda
+def test_cuda_born_matches_cpu():
+    cpu = tiny_solver(dtype=torch.float64)
+    gpu = WaveSolver(cpu.grid, cpu.survey, max_vel=2600.0, options=SolverOptions(accuracy=4),
+                     dtype=torch.float64, device="cuda")
+    v = layered(cpu.grid)
+    dv = torch.randn(cpu.grid.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    born_cpu = cpu.born(v, dv)
+    born_gpu = gpu.born(v.cuda(), dv.cuda()).cpu()
+    assert torch.allclose(born_gpu, born_cpu, rtol=1e-9, atol=1e-12 * born_cpu.abs().max())

@@ -65,10 +65,14 @@ class LowRank(Representation):
         hidden_features: width of the factor networks (paper: 128).
         hidden_layers: sine layers per factor network (paper "depth 3" → 2 sine + 1 linear).
         omega0: ω0 of the sine layers (paper: as IFWI, 30).
+        core_init: ``"balanced"`` (default) draws C from ``U(±1/sqrt(r1·r2))``, so the output's
+            size does not grow with the ranks (F RMS ≈ 0.05–0.1 km/s at init on any grid, the
+            order of IFWI's); ``"lrtfr"`` uses LRTFR's ``U(±1/sqrt(r1))``, whose output grows as
+            sqrt(r2): ≈ 0.8 km/s RMS on the paper's 94×288 Marmousi grid, which pins m_θ to the
+            velocity bounds from the first iteration (measured: a paper-scale constant-start
+            run did not move in 1500 iterations, BENCHMARKS.md).
         zero_init_output: zero the core C so F ≡ 0 at init (m_θ = m0); reachable. The first step
             then moves C only (∂F/∂A = C Bᵀ = 0). The paper does not say it does this.
-
-    The core is initialised ``U(±1/sqrt(r1))`` as in LRTFR.
     """
 
     output_scale = 1000.0  # km/s → m/s; PAPER.md §9.1 (to be tuned)
@@ -76,12 +80,14 @@ class LowRank(Representation):
 
     def __init__(self, grid: Grid, *, rank_z: int | None = None, rank_x: int | None = None,
                  hidden_features: int = 128, hidden_layers: int = 2, omega0: float = 30.0,
-                 zero_init_output: bool = False) -> None:
+                 core_init: str = "balanced", zero_init_output: bool = False) -> None:
         super().__init__(grid)
         r1, r2 = default_ranks(grid, rank_z, rank_x)
         self.factor_z = FactorNetwork(r1, hidden_features=hidden_features, hidden_layers=hidden_layers, omega0=omega0)
         self.factor_x = FactorNetwork(r2, hidden_features=hidden_features, hidden_layers=hidden_layers, omega0=omega0)
-        bound = 1.0 / math.sqrt(r1)
+        if core_init not in ("balanced", "lrtfr"):
+            raise ValueError(f"core_init must be 'balanced' or 'lrtfr', got {core_init!r}")
+        bound = 1.0 / math.sqrt(r1 * r2 if core_init == "balanced" else r1)
         self.core = nn.Parameter(torch.empty(r1, r2).uniform_(-bound, bound))
         if zero_init_output:
             with torch.no_grad():

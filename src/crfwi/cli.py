@@ -50,20 +50,24 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     from .config import load_config
     from .runner import resume_inversion, run_inversion
 
-    overrides = list(args.set or [])
-    if args.method:
-        overrides.append(f"inversion.method={args.method}")
-    if args.iterations is not None:
-        overrides.append(f"inversion.iterations={args.iterations}")
+    overrides = []
+    # Shorthands first, so that an explicit --set wins over them.
+    for flag, key in (("preset", "preset"), ("scale", "scale"), ("init", "initial.kind"),
+                      ("method", "inversion.method"), ("iterations", "inversion.iterations")):
+        value = getattr(args, flag)
+        if value is not None:
+            overrides.append(f"{key}={value}" if flag == "iterations" else f'{key}="{value}"')
+    overrides += list(args.set or [])
     progress = not args.quiet
     if args.resume:
-        if args.config or args.out or args.method:
-            raise _UsageError("--resume takes the run folder only (no CONFIG, --out or --method)")
+        if args.config or args.out or args.method or args.preset or args.scale or args.init:
+            raise _UsageError("--resume takes the run folder only (no CONFIG, --out, --preset, "
+                              "--scale, --init or --method)")
         result = resume_inversion(args.resume, overrides=overrides, device=args.device,
                                   progress=progress)
     else:
-        if not args.config:
-            raise _UsageError("give a CONFIG.toml to run, or --resume RUN_DIR")
+        if not args.config and not args.preset:
+            raise _UsageError("give a CONFIG.toml or --preset NAME to run, or --resume RUN_DIR")
         config = load_config(args.config, overrides)
         out = Path(args.out) if args.out else _default_out(config.name, config.inversion.method)
         result = run_inversion(config, out, device=args.device, progress=progress)
@@ -96,18 +100,50 @@ def _parse_grid(text: str) -> tuple[int, int]:
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
-    from . import representations
+    from . import methods, representations
     from .geometry import Grid
 
     nz, nx = _parse_grid(args.grid)
     grid = Grid(nz, nx, 10.0)
-    print(f"methods on a {nz} x {nx} grid:")
-    print(f"{'name':10s} {'paper':9s} {'parameters':>11s} {'lr':>8s}  options")
-    for name in representations.available():
+    print(f"methods on a {nz} x {nx} grid (crfwi's name or the paper's works in inversion.method):")
+    print(f"{'name':10s} {'paper':9s} {'parameters':>11s} {'lr':>8s}  representation options")
+    counts = {}
+    for method in methods.METHODS.values():
+        name = method.representation
         info = representations.describe(name)
-        count = representations.build(name, grid).n_parameters()
-        options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "-"
-        print(f"{name:10s} {info['paper']:9s} {count:11,d} {info['learning_rate']:8g}  {options}")
+        if name not in counts:
+            counts[name] = representations.build(name, grid).n_parameters()
+        if method.name == name:
+            options = ", ".join(f"{k}={v}" for k, v in info["options"].items()) or "-"
+        else:
+            options = f"{method.summary}"
+        print(f"{method.name:10s} {method.paper:9s} {counts[name]:11,d} "
+              f"{info['learning_rate']:8g}  {options}")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from . import presets
+
+    print("presets (crfwi invert --preset NAME [--scale paper|cpu] [--init smooth|linear|constant]):")
+    for preset in presets.PRESETS.values():
+        print(f"\n{preset.name}: {preset.title}")
+        data = presets.preset_data(preset.name, "paper", data_dir=args.data_dir)
+        source = data["model"]["name"]
+        window = preset.window
+        cut = (f"file window {window[0]:g} x {window[1]:g} m from {tuple(preset.origin)} scaled onto "
+               "the grid" if any(window) else "cropped at the grid's spacing")
+        print(f"  model      {source} ({cut})" if not data["note"] else f"  model      {data['note']}")
+        for scale in presets.SCALES:
+            s = preset.scale(scale)
+            print(f"  {scale:10s} {s.describe()}")
+        if preset.cpu_note:
+            print(f"  {'':10s} cpu: {preset.cpu_note}")
+        boundary = "free surface on top, PML on 3 sides" if preset.free_surface else "PML on all sides"
+        bounds = ("bounds " + "–".join(f"{b:g}" for b in preset.bounds) + " m/s"
+                  if any(preset.bounds) else "default bounds")
+        print(f"  {'':10s} {boundary}; {bounds}; water fixed: {'yes' if preset.fix_water else 'no'}; "
+              f"smooth σ = {10 * preset.paper.spacing:g} m")
     return 0
 
 
@@ -133,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config field, e.g. --set inversion.iterations=50 (repeatable)")
     p.add_argument("--out", help="run folder (default runs/NAME-METHOD-TIMESTAMP)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--preset", help="a paper setup (see `crfwi presets`); CONFIG becomes optional")
+    p.add_argument("--scale", choices=["paper", "cpu"], help="the preset's scale (default paper)")
+    p.add_argument("--init", choices=["smooth", "linear", "constant"],
+                   help="shorthand for --set initial.kind=KIND")
     p.add_argument("--method", help="shorthand for --set inversion.method=NAME")
     p.add_argument("--iterations", type=int, help="shorthand for --set inversion.iterations=N")
     p.add_argument("--device", **device)
@@ -146,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list the methods (representations) with parameter counts")
     p.add_argument("--grid", default="94x288", help="NZxNX grid for the counts (default 94x288)")
     p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("presets", help="list the paper's setups (both scales)")
+    p.add_argument("--data-dir", help="folder holding models.json (default $CRFWI_DATA_DIR)")
+    p.set_defaults(func=_cmd_presets)
 
     p = sub.add_parser("demo", help="the main job: conventional FWI vs IG-FWI on an embedded model")
     p.add_argument("--out", help="folder for the demo's runs (default runs/demo-TIMESTAMP)")

@@ -6,8 +6,12 @@ in README). ``--set section.key=value`` overrides any field, the value parsed as
 
     seed = 0
     name = "demo"
+    preset = ""       # a paper setup (crfwi.presets): fills model/survey/initial/bounds
+    scale = "paper"   # the preset's scale: paper | cpu
+    note = ""         # free text carried into every output (presets mark stand-ins here)
     [model]           # the true model: zoo name, grid, crop origin
     [survey]          # acquisition and wavelet
+    [data]            # degraded observed data: noise, low-cut, fewer shots
     [initial]         # the initial model m0
     [physics]         # solver options (accuracy, max_vel, storage…)
     [representation]  # options of the representation ([representation.options])
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["RunConfig", "ConfigError", "load_config", "config_from_dict", "config_to_dict",
-           "apply_overrides"]
+           "apply_overrides", "expand_preset"]
 
 
 class ConfigError(ValueError):
@@ -37,8 +41,10 @@ class ModelSection:
     """The true model. ``name`` is a zoo name (``crfwi models`` lists them).
 
     ``nz``/``nx``/``spacing`` request a grid (0 = the benchmark file's own); ``origin`` = (z, x)
-    in metres is the top-left corner of the window cut from a benchmark file; ``options`` go to a
-    procedural generator; ``data_dir`` overrides $CRFWI_DATA_DIR.
+    in metres is the top-left corner of the window cut from a benchmark file; ``window`` =
+    (depth, width) in metres of the file resampled onto the grid (the geology is then scaled to
+    the grid's spacing, as the paper's grids are; empty = the grid's own extent, no scaling);
+    ``options`` go to a procedural generator; ``data_dir`` overrides $CRFWI_DATA_DIR.
     """
 
     name: str = "layered"
@@ -46,6 +52,7 @@ class ModelSection:
     nx: int = 0
     spacing: float = 0.0
     origin: list = field(default_factory=lambda: [0.0, 0.0])
+    window: list = field(default_factory=list)
     data_dir: str = ""
     options: dict = field(default_factory=dict)
 
@@ -69,6 +76,26 @@ class SurveySection:
     nt: int = 800
     free_surface: bool = True
     pml_width: int = 20
+
+
+@dataclass
+class DataSection:
+    """Degraded observed data (PAPER.md §4.1's Marmousi scenarios), applied to the observed data
+    only and recorded in the run folder (``data.json``).
+
+    ``noise`` k: add white Gaussian noise of standard deviation k·σ0, σ0 = the clean data's
+    standard deviation (paper: 4 and 8), seeded by ``noise_seed`` (-1 = the run's seed).
+    ``highpass``: remove the low frequencies below this many Hz (paper: 4 and 6) with a
+    zero-phase Butterworth of ``highpass_order`` (0 = off); the predicted data keep theirs.
+    ``shots``: keep this many of the survey's shots, spread evenly with the first and last
+    (paper: 9 and 5 of 13; 0 = all); the receivers stay.
+    """
+
+    noise: float = 0.0
+    noise_seed: int = -1
+    highpass: float = 0.0
+    highpass_order: int = 6
+    shots: int = 0
 
 
 @dataclass
@@ -112,6 +139,13 @@ class RepresentationSection:
 class InversionSection:
     """The optimisation: Adam on the ``misfit`` for ``iterations`` steps.
 
+    ``method``: a name from ``crfwi methods`` (a representation such as ``ig``, or a baseline
+    such as ``adfwi-tv``; the paper's names work too). Empty ``misfit``, ``regularizer`` and
+    ``bands`` mean the method's own (l2, none and none except for WECI-FWI, ADFWI-TV and
+    MS-FWI); ``misfit_options`` / ``regularizer_options`` are keyword options of the misfit
+    (crfwi.misfits.build) and of the TV schedule (crfwi.regularizers.TVSchedule).
+    ``bands``: MS-FWI low-pass cut-offs (Hz) fitted one after the other, ``band_iterations``
+    each (0 = ``iterations`` split evenly; the last band runs to the end).
     ``lr`` 0 = the method's default (5 for pixel, 1e-4 for networks); ``grid_lr`` 0 = ``lr``.
     ``shots_per_iteration`` 0 = all shots every step, else a random batch per step.
     ``vmin``/``vmax`` 0 = 0.9 × / 1.1 × the range of the true and initial models.
@@ -123,7 +157,12 @@ class InversionSection:
     lr: float = 0.0
     grid_lr: float = 0.0
     shots_per_iteration: int = 0
-    misfit: str = "l2"
+    misfit: str = ""
+    misfit_options: dict = field(default_factory=dict)
+    regularizer: str = ""
+    regularizer_options: dict = field(default_factory=dict)
+    bands: list = field(default_factory=list)
+    band_iterations: int = 0
     vmin: float = 0.0
     vmax: float = 0.0
     fix_water: bool = False
@@ -144,8 +183,12 @@ class OutputSection:
 class RunConfig:
     seed: int = 0
     name: str = "run"
+    preset: str = ""
+    scale: str = "paper"
+    note: str = ""
     model: ModelSection = field(default_factory=ModelSection)
     survey: SurveySection = field(default_factory=SurveySection)
+    data: DataSection = field(default_factory=DataSection)
     initial: InitialSection = field(default_factory=InitialSection)
     physics: PhysicsSection = field(default_factory=PhysicsSection)
     representation: RepresentationSection = field(default_factory=RepresentationSection)
@@ -198,9 +241,42 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     return cls(**kwargs)
 
 
+def _merge(base: dict, top: dict) -> dict:
+    """``top`` over ``base``, table by table (a new dict)."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def expand_preset(data: dict) -> dict:
+    """Fill the fields of the preset ``data`` names (``preset``, ``scale``) under the fields it
+    sets itself; data without a preset is returned unchanged. A preset's stand-in note is kept
+    even when ``data`` has a note of its own."""
+    name = data.get("preset") or ""
+    if not name:
+        return data
+    if not isinstance(name, str):
+        raise ConfigError(f"`preset` must be a string, got {name!r}")
+    from . import presets
+
+    scale = data.get("scale") or "paper"
+    model = data.get("model") if isinstance(data.get("model"), dict) else {}
+    base = presets.preset_data(name, scale, data_dir=model.get("data_dir") or None)
+    merged = _merge(base, data)
+    if base["note"] and base["note"] not in str(merged.get("note", "")):
+        merged["note"] = "; ".join(n for n in (base["note"], str(data.get("note", ""))) if n)
+    merged["scale"] = scale
+    return merged
+
+
 def config_from_dict(data: dict) -> RunConfig:
-    """Build and check a :class:`RunConfig` from nested dicts (as parsed from TOML)."""
-    return _build(RunConfig, data, "")
+    """Build and check a :class:`RunConfig` from nested dicts (as parsed from TOML), after
+    filling in the preset it names (:func:`expand_preset`)."""
+    return _build(RunConfig, expand_preset(data), "")
 
 
 def config_to_dict(config: RunConfig) -> dict:

@@ -84,11 +84,15 @@ class Inversion:
         solver: the forward operator.
         observed: observed data ``[shot, receiver, time]`` on the solver's device.
         optimizer: default :func:`make_optimizer` (Adam).
-        misfit: a name from :mod:`crfwi.misfits` or a callable ``(pred, obs) -> scalar``.
+        misfit: a name from :mod:`crfwi.misfits`, a callable ``(pred, obs) -> scalar``, or an
+            iteration-dependent misfit (``needs_iteration = True`` and ``at(i)``: WECI-FWI's
+            blend, MS-FWI's bands), evaluated with the iteration's plain misfit.
         shots_per_iteration: 0 = all shots every step; else a random batch per step.
         shot_chunk: simulate at most this many shots per solver call (memory lever; 0 = all).
         seed: seeds the shot batches.
-        regularizer: optional ``f(m) -> scalar`` added to the loss (e.g. total variation).
+        regularizer: optional ``f(m) -> scalar`` added to the loss, or an iteration-dependent
+            one (``needs_iteration = True`` and ``at(i)``, e.g. ADFWI-TV's decaying
+            :class:`~crfwi.regularizers.TVSchedule` bound to the grid spacing).
     """
 
     def __init__(self, model: VelocityModel, solver: WaveSolver, observed: torch.Tensor, *,
@@ -115,6 +119,18 @@ class Inversion:
         self.regularizer = regularizer
         self.iteration = 0
 
+    def _misfit_now(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The plain misfit of the current iteration (iteration-dependent ones are stateless, so a
+        resumed run evaluates exactly what the uninterrupted one did)."""
+        if getattr(self.misfit, "needs_iteration", False):
+            return self.misfit.at(self.iteration)
+        return self.misfit
+
+    def _regularizer_now(self) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        if self.regularizer is not None and getattr(self.regularizer, "needs_iteration", False):
+            return self.regularizer.at(self.iteration)
+        return self.regularizer
+
     # -----------------------------------------------------------------------------------------
     def model_gradient(self, velocity: torch.Tensor, shots: Sequence[int]) -> tuple[float, torch.Tensor]:
         """Misfit over ``shots`` (scaled to the full survey) and its gradient w.r.t. the model.
@@ -124,11 +140,12 @@ class Inversion:
         leaf = velocity.detach().requires_grad_(True)
         scale = self.solver.n_shots / len(shots)
         size = self.shot_chunk or len(shots)
+        misfit = self._misfit_now()
         total = 0.0
         for start in range(0, len(shots), size):
             chunk = list(shots[start:start + size])
             predicted = self.solver.simulate(leaf, chunk, check=False)
-            loss = scale * self.misfit(predicted, self.observed[chunk])
+            loss = scale * misfit(predicted, self.observed[chunk])
             loss.backward()
             total += float(loss.detach())
         return total, leaf.grad
@@ -145,8 +162,9 @@ class Inversion:
         if not math.isfinite(loss):
             raise FloatingPointError(f"the misfit became {loss} at iteration {self.iteration + 1}; "
                                      "lower the learning rate")
-        if self.regularizer is not None:
-            penalty = self.regularizer(velocity)
+        regularizer = self._regularizer_now()
+        if regularizer is not None:
+            penalty = regularizer(velocity)
             loss += float(penalty.detach())
             (velocity * grad).sum().add(penalty).backward()
         else:

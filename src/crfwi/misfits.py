@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 __all__ = ["l2", "envelope", "envelope_misfit", "global_correlation", "ncc", "WeciMisfit",
-           "hilbert", "get", "build", "available", "Misfit"]
+           "Multiscale", "PAPER_BANDS", "hilbert", "get", "build", "available", "Misfit"]
 
 Misfit = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -213,6 +213,82 @@ class WeciMisfit:
     def __repr__(self) -> str:
         return (f"WeciMisfit(total_iterations={self.total_iterations}, power={self.power:g}, "
                 f"steepness={self.steepness:g})")
+
+
+# ---------------------------------------------------------------------------------------------
+PAPER_BANDS = (4.0, 6.0, 8.0, 10.0, 12.0, 14.0)
+"""MS-FWI's low-pass cut-offs in Hz: 6 bands from 4 to 14 Hz in 2 Hz steps (PAPER.md §3.1)."""
+
+
+class Multiscale:
+    """MS-FWI (Bunks et al. 1995; Fichtner et al. 2013): fit low-passed data, band after band.
+
+    Iteration i uses band ``b = min(i // iterations_per_band, len(bands) − 1)``: predicted and
+    observed data both pass the same zero-phase low-pass at ``bands[b]`` Hz before the base
+    misfit (the last band runs until the end of the inversion). The filter is
+    :func:`crfwi.signal.lowpass_torch`: |H(f)|² of a Butterworth of ``order`` 6, i.e. exactly a
+    forward-backward (zero-phase) Butterworth, applied in the frequency domain so that it is
+    differentiable and its adjoint is itself. The observed data are filtered on each call,
+    without gradient (an FFT of the batch: negligible next to a wave solve). Filtering both sides with one operator keeps the
+    misfit consistent (the paper's filter type and band lengths are not given, PAPER.md §9.11).
+
+    Iteration-dependent (``needs_iteration = True``), stateless like :class:`WeciMisfit`.
+
+    Args:
+        base: the misfit applied to the filtered data (default l2).
+        dt: the data's sample interval in seconds.
+        bands: increasing low-pass cut-offs in Hz (default :data:`PAPER_BANDS`).
+        iterations_per_band: ≥ 1.
+        order: Butterworth order (default 6).
+    """
+
+    needs_iteration = True
+
+    def __init__(self, *, dt: float, iterations_per_band: int, bands=PAPER_BANDS,
+                 base: Misfit | str = "l2", order: int = 6) -> None:
+        bands = tuple(float(b) for b in bands)
+        if not bands or any(b <= 0 for b in bands) or list(bands) != sorted(set(bands)):
+            raise ValueError(f"`bands` must be increasing positive frequencies in Hz, got {list(bands)}")
+        if not dt > 0:
+            raise ValueError(f"`dt` must be > 0, got {dt}")
+        nyquist = 0.5 / dt
+        if bands[-1] >= nyquist:
+            raise ValueError(f"band {bands[-1]:g} Hz is at or above the Nyquist frequency "
+                             f"{nyquist:g} Hz of dt = {dt:g} s")
+        if int(iterations_per_band) != iterations_per_band or iterations_per_band < 1:
+            raise ValueError(f"`iterations_per_band` must be an integer >= 1, got {iterations_per_band}")
+        self.base = get(base) if isinstance(base, str) else base
+        self.dt = float(dt)
+        self.bands = bands
+        self.iterations_per_band = int(iterations_per_band)
+        self.order = int(order)
+
+    def band(self, iteration: int) -> float:
+        """The low-pass cut-off (Hz) of ``iteration`` (0-based)."""
+        if iteration < 0:
+            raise ValueError(f"`iteration` must be >= 0, got {iteration}")
+        return self.bands[min(int(iteration) // self.iterations_per_band, len(self.bands) - 1)]
+
+    def __call__(self, predicted: torch.Tensor, observed: torch.Tensor, *,
+                 iteration: int) -> torch.Tensor:
+        from .signal import lowpass_torch  # signal imports scipy; keep misfits light to import
+
+        cutoff = self.band(iteration)
+        with torch.no_grad():
+            observed = lowpass_torch(observed, self.dt, cutoff, order=self.order)
+        return self.base(lowpass_torch(predicted, self.dt, cutoff, order=self.order), observed)
+
+    def at(self, iteration: int) -> Misfit:
+        """The plain misfit of ``iteration``."""
+        def misfit(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+            return self(predicted, observed, iteration=iteration)
+
+        misfit.__name__ = f"multiscale_{self.band(iteration):g}Hz"
+        return misfit
+
+    def __repr__(self) -> str:
+        return (f"Multiscale(bands={list(self.bands)}, iterations_per_band={self.iterations_per_band}, "
+                f"dt={self.dt:g}, order={self.order})")
 
 
 # ---------------------------------------------------------------------------------------------

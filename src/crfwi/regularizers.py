@@ -10,7 +10,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["total_variation", "TVSchedule"]
+__all__ = ["total_variation", "TVSchedule", "BoundTVSchedule"]
 
 ALPHA_X = 2e-9
 """ADFWI-TV weight α_x (PAPER.md §3.1, Table 3)."""
@@ -103,6 +103,29 @@ class TVSchedule:
         _check_spacing(dz, dx)
         return lambda m: self.penalty(m, iteration, dz=dz, dx=dx)
 
+    def bind(self, *, dz: float, dx: float) -> "BoundTVSchedule":
+        """This schedule on a grid of spacing dz, dx (m): ``at(i)`` then needs the iteration
+        only, the form :class:`crfwi.inversion.Inversion` takes."""
+        _check_spacing(dz, dx)
+        return BoundTVSchedule(self, dz=dz, dx=dx)
+
     def __repr__(self) -> str:
         return (f"TVSchedule(alpha_x={self.alpha_x:g}, alpha_z={self.alpha_z:g}, "
                 f"step_size={self.step_size}, gamma={self.gamma:g})")
+
+
+class BoundTVSchedule:
+    """A :class:`TVSchedule` with its grid spacing fixed (see :meth:`TVSchedule.bind`)."""
+
+    needs_iteration = True
+
+    def __init__(self, schedule: TVSchedule, *, dz: float, dx: float) -> None:
+        self.schedule = schedule
+        self.dz = float(dz)
+        self.dx = float(dx)
+
+    def at(self, iteration: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        return self.schedule.at(iteration, dz=self.dz, dx=self.dx)
+
+    def __repr__(self) -> str:
+        return f"{self.schedule!r}.bind(dz={self.dz:g}, dx={self.dx:g})"

@@ -5,6 +5,7 @@ Run folder layout::
     config.resolved.toml   the full config + [meta] (crfwi/torch/deepwave versions, device, seed…)
     checkpoint.pt          θ, optimiser state, history; written atomically every k iterations
     history.csv            iteration, loss, time; metrics every ``output.metrics_every``
+    data.json              what was done to the observed data (noise, low-cut, kept shots), σ0
     metrics.json           final metrics (km/s) + iterations, seconds, params; marks the run complete
     model.npy initial.npy true.npy   final, initial and true model [nz, nx] in m/s
     figures/models.png figures/convergence.png figures/shot.png
@@ -104,11 +105,13 @@ class _Run:
         self.model = self.experiment.velocity_model()
         inv = config.inversion
         optimizer = make_optimizer(self.model, lr=inv.lr or None, grid_lr=inv.grid_lr or None)
-        self.observed = self.experiment.observed_data()
+        self.observed, self.data_record = self.experiment.observed_data_and_record()
         self.inversion = Inversion(
             self.model, self.experiment.solver, self.observed, optimizer=optimizer,
-            misfit=inv.misfit, shots_per_iteration=inv.shots_per_iteration,
+            misfit=self.experiment.misfit(), regularizer=self.experiment.regularizer(),
+            shots_per_iteration=inv.shots_per_iteration,
             shot_chunk=config.physics.shot_chunk, seed=config.seed)
+        self.label = self.experiment.method.name
         self.history: list[dict] = []
         self.elapsed = 0.0
         self.n_params = self.model.representation.n_parameters()
@@ -145,7 +148,7 @@ class _Run:
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=total, initial=self.inversion.iteration, desc=cfg.inversion.method,
+            bar = tqdm(total=total, initial=self.inversion.iteration, desc=self.label,
                        unit="it", file=sys.stderr, dynamic_ncols=True)
         last_ssim = next((r["ssim"] for r in reversed(self.history) if r.get("ssim") is not None), None)
         try:
@@ -188,8 +191,9 @@ class _Run:
         summary.update(
             iterations=self.inversion.iteration, seconds=round(self.elapsed, 3),
             seconds_per_iteration=round(self.elapsed / max(1, self.inversion.iteration), 4),
-            params=self.n_params, method=self.config.inversion.method,
-            initial=initial_metrics, definitions=metrics.DEFINITIONS)
+            params=self.n_params, method=self.label, paper_method=self.experiment.method.paper,
+            preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
+            note=self.config.note, initial=initial_metrics, definitions=metrics.DEFINITIONS)
         io.save_json(folder / io.RunFolder.METRICS, summary)
         return RunResult(folder=folder.path, metrics=summary, initial_metrics=initial_metrics)
 
@@ -199,8 +203,9 @@ class _Run:
         exp = self.experiment
         figs = self.folder.figures
         plotting.plot_models({"true": exp.true_model, "initial": exp.initial_model,
-                              f"inverted ({self.config.inversion.method})": final},
-                             exp.grid, figs / "models.png")
+                              f"inverted ({self.label})": final},
+                             exp.grid, figs / "models.png",
+                             title=self.config.note or None)
         plotting.plot_convergence(self.history, figs / "convergence.png",
                                   keys=("loss", "mse", "ssim"))
         shot = exp.survey.n_shots // 2
@@ -222,6 +227,9 @@ def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
     data = config_to_dict(config)
     data["meta"] = _meta(config, run.experiment, run.n_params)
     io.save_toml(folder / io.RunFolder.CONFIG, data)
+    io.save_json(folder / "data.json", run.data_record)
+    if config.note:
+        print(f"crfwi: note: {config.note}", file=sys.stderr)
     run.loop(progress=progress and config.output.progress)
     return run.finish()
 

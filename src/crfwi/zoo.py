@@ -607,6 +607,7 @@ def list_models(data_dir: str | Path | None = None) -> list[ModelInfo]:
 
 def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | None = None,
                seed: int = 0, origin: tuple[float, float] = (0.0, 0.0),
+               window: tuple[float, float] | None = None,
                **generator_options) -> tuple[np.ndarray, Grid]:
     """A named velocity model and its grid: ``(model [nz, nx] float32 m/s, grid)``.
 
@@ -629,6 +630,11 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
       interpolated linearly (separably, bilinear) at the node positions. Refining or keeping the
       spacing uses no filter, so nodes that coincide with file samples copy them exactly. The
       result stays within the file's [vmin, vmax].
+    * with ``grid`` and ``window = (depth, width)`` metres: the file region ``origin`` to
+      ``origin + window`` resampled (as above) onto the grid's ``nz × nx`` nodes, whatever the
+      grid's spacing: the geology is *scaled* by ``grid.extent / window``. This is how the paper's
+      grids relate to the files (e.g. its 94 × 288 Marmousi at 15 m is the whole 9.2 × 3 km model
+      taken every 8th sample; see :mod:`crfwi.presets`).
 
     Args:
         name: a model name (see :func:`list_models`).
@@ -637,6 +643,8 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
         seed: seed of a procedural generator (default 0); unused by benchmarks.
         origin: ``(z0, x0)`` in metres of the window's first node in the benchmark file;
             default ``(0, 0)``.
+        window: ``(depth, width)`` in metres of the file mapped onto ``grid`` (scaled), or
+            ``None`` (default): the grid's own extent at its own spacing.
         **generator_options: options of the procedural generator (e.g. ``n_layers``).
     """
     _check_name(name)
@@ -644,8 +652,9 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
         if grid is None:
             raise ValueError(f"procedural model {name!r} needs a `grid` (any size), "
                              "e.g. grid=Grid(nz=94, nx=288, dz=15.0)")
-        if tuple(origin) != (0.0, 0.0):
-            raise ValueError(f"`origin` applies to benchmark files only, not to procedural model {name!r}")
+        if tuple(origin) != (0.0, 0.0) or window is not None:
+            raise ValueError(f"`origin` and `window` apply to benchmark files only, not to "
+                             f"procedural model {name!r}")
         fn = _PROCEDURAL[name].fn
         _check_options(name, fn, generator_options)
         return fn(grid, seed=seed, **generator_options), grid
@@ -660,7 +669,19 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
         return model, file_grid
     if not isinstance(grid, Grid):
         raise ValueError(f"`grid` must be a crfwi.geometry.Grid, got {type(grid).__name__}")
-    return _resample(model, file_grid, grid, (z0, x0), name), grid
+    if window is None:
+        return _resample(model, file_grid, grid, (z0, x0), name), grid
+    try:
+        depth, width = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"`window` must be a pair (depth, width) in metres, got {window!r}") from None
+    if not (depth > 0 and width > 0 and math.isfinite(depth) and math.isfinite(width)):
+        raise ValueError(f"`window` must be positive and finite, got {window!r}")
+    if grid.nz < 2 or grid.nx < 2:
+        raise ValueError("a scaled `window` needs a grid of at least 2 x 2 nodes")
+    # Sample the window at the spacing that puts nz x nx nodes on it, then relabel with `grid`.
+    sampling = Grid(grid.nz, grid.nx, depth / (grid.nz - 1), width / (grid.nx - 1))
+    return _resample(model, file_grid, sampling, (z0, x0), name), grid
 
 
 def fit_grid(name: str, *, spacing: float | tuple[float, float], nz: int | None = None,

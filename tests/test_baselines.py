@@ -1,0 +1,258 @@
+"""Issue 4: the baselines through the loop (ADFWI-TV, WECI-FWI, MS-FWI), the method names, and
+the degraded-data options of the observed data."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from crfwi import methods, misfits, regularizers, signal
+from crfwi.cli import main
+from crfwi.config import ConfigError, config_from_dict
+from crfwi.experiment import build_experiment
+from crfwi.geometry import Grid, Survey
+from crfwi.inversion import Inversion
+from crfwi.physics import SolverOptions, WaveSolver
+from crfwi.representations import VelocityModel, build
+
+TOY = {
+    "seed": 1, "name": "toy",
+    "model": {"name": "layered", "nz": 16, "nx": 32, "spacing": 10.0},
+    "survey": {"n_shots": 5, "freq": 15.0, "dt": 0.002, "nt": 150},
+    "initial": {"kind": "smooth", "sigma": 60.0},
+    "inversion": {"method": "pixel", "iterations": 4},
+    "output": {"metrics_every": 2, "checkpoint_every": 2, "progress": False, "figures": False},
+}
+
+
+def toy(**sections):
+    data = json.loads(json.dumps(TOY))
+    for section, values in sections.items():
+        if isinstance(values, dict):
+            data.setdefault(section, {}).update(values)
+        else:
+            data[section] = values
+    return config_from_dict(data)
+
+
+# ------------------------------------------------------------------------------------------
+# Method names
+# ------------------------------------------------------------------------------------------
+def test_methods_resolve_crfwi_and_paper_names():
+    assert methods.resolve("IG-FWI").name == "ig"
+    assert methods.resolve("adfwi").representation == "pixel"
+    assert methods.resolve("ADFWI-TV").regularizer == "tv"
+    assert methods.resolve("weci-fwi").misfit == "weci"
+    assert methods.resolve("MS-FWI").multiscale
+    assert methods.resolve("ifwi").name == "siren"
+    with pytest.raises(ValueError, match="unknown method 'nope'; valid: .*ig \\(IG-FWI\\)"):
+        methods.resolve("nope")
+
+
+def test_every_paper_method_is_registered():
+    papers = {m.paper for m in methods.METHODS.values()}
+    assert {"ADFWI", "ADFWI-TV", "WECI-FWI", "MS-FWI", "IFWI", "WinFWI", "LR-FWI", "MPE-FWI",
+            "IG-FWI", "LRG-FWI"} <= papers
+
+
+# ------------------------------------------------------------------------------------------
+# MS-FWI
+# ------------------------------------------------------------------------------------------
+def test_multiscale_band_schedule():
+    ms = misfits.Multiscale(dt=0.002, iterations_per_band=10)
+    assert ms.bands == misfits.PAPER_BANDS == (4.0, 6.0, 8.0, 10.0, 12.0, 14.0)
+    assert [ms.band(i) for i in (0, 9, 10, 25, 59, 60, 500)] == [4, 4, 6, 8, 14, 14, 14]
+    with pytest.raises(ValueError, match="Nyquist"):
+        misfits.Multiscale(dt=0.05, iterations_per_band=1)
+    with pytest.raises(ValueError, match="increasing"):
+        misfits.Multiscale(dt=0.002, iterations_per_band=1, bands=[6, 4])
+
+
+def _trace_pair(nt=400, dt=0.002):
+    t = torch.arange(nt, dtype=torch.float64) * dt
+    low = torch.sin(2 * torch.pi * 3.0 * t) * torch.exp(-((t - 0.4) / 0.15) ** 2)
+    high = torch.sin(2 * torch.pi * 30.0 * t) * torch.exp(-((t - 0.4) / 0.15) ** 2)
+    return low, high
+
+
+def test_multiscale_ignores_what_lies_above_the_band():
+    low, high = _trace_pair()
+    ms = misfits.Multiscale(dt=0.002, iterations_per_band=5, bands=[6.0, 40.0])
+    obs = low[None, None]
+    pred = (low + high)[None, None]
+    # Band 1 (6 Hz) barely sees the 30 Hz difference; band 2 (40 Hz) sees it fully.
+    first = float(ms(pred, obs, iteration=0))
+    second = float(ms(pred, obs, iteration=5))
+    full = float(misfits.l2(pred, obs))
+    assert first < 1e-3 * full and second > 0.5 * full
+
+
+def test_multiscale_gradcheck():
+    ms = misfits.Multiscale(dt=0.004, iterations_per_band=3, bands=[8.0, 20.0])
+    gen = torch.Generator().manual_seed(0)
+    pred = torch.randn(2, 3, 40, dtype=torch.float64, generator=gen, requires_grad=True)
+    obs = torch.randn(2, 3, 40, dtype=torch.float64, generator=gen)
+    for it in (0, 4):
+        assert torch.autograd.gradcheck(lambda p: ms(p, obs, iteration=it), (pred,))
+
+
+# ------------------------------------------------------------------------------------------
+# The loop evaluates iteration-dependent misfits and regularisers at the right iteration
+# ------------------------------------------------------------------------------------------
+class _Recorder:
+    needs_iteration = True
+
+    def __init__(self):
+        self.seen = []
+
+    def at(self, iteration):
+        self.seen.append(iteration)
+        return misfits.l2
+
+
+def _tiny_inversion(**kwargs):
+    grid = Grid(10, 12, 10.0)
+    survey = Survey.surface(grid, n_shots=2, freq=20.0, dt=0.001, nt=60)
+    solver = WaveSolver(grid, survey, max_vel=2600.0, options=SolverOptions(accuracy=4))
+    true = torch.full(grid.shape, 2000.0)
+    true[5:] = 2400.0
+    observed = solver.simulate(true)
+    model = VelocityModel(build("pixel", grid), torch.full(grid.shape, 2100.0), grid,
+                          bounds=(1500.0, 2600.0))
+    return Inversion(model, solver, observed, **kwargs), grid
+
+
+def test_loop_asks_iteration_dependent_misfits_for_each_iteration():
+    recorder = _Recorder()
+    inversion, _ = _tiny_inversion(misfit=recorder)
+    list(inversion.run(3))
+    assert recorder.seen == [0, 1, 2]
+
+
+def test_tv_schedule_in_the_loop_adds_the_decayed_penalty():
+    schedule = regularizers.TVSchedule(alpha_x=1e-3, alpha_z=2e-3, step_size=2, gamma=0.5)
+    plain, grid = _tiny_inversion()
+    with_tv, _ = _tiny_inversion(regularizer=schedule.bind(dz=grid.dz, dx=grid.dx))
+    for i in range(3):
+        m = with_tv.model().detach()
+        expected_penalty = float(schedule.penalty(m, i, dz=grid.dz, dx=grid.dx))
+        plain.model.load_state_dict(with_tv.model.state_dict())
+        plain.optimizer.load_state_dict(with_tv.optimizer.state_dict())
+        plain.iteration = with_tv.iteration
+        loss_plain = plain.step().loss
+        loss_tv = with_tv.step().loss
+        assert loss_tv - loss_plain == pytest.approx(expected_penalty, rel=1e-4)
+    assert schedule.scale(2) == 0.5
+
+
+# ------------------------------------------------------------------------------------------
+# The experiment builds each baseline's misfit and regulariser from the method name
+# ------------------------------------------------------------------------------------------
+def test_experiment_builds_the_method_parts():
+    exp = build_experiment(toy(inversion={"method": "adfwi-tv"}))
+    reg = exp.regularizer()
+    assert isinstance(reg, regularizers.BoundTVSchedule) and reg.schedule.alpha_x == 2e-9
+    assert exp.misfit() is misfits.l2
+    exp = build_experiment(toy(inversion={"method": "WECI-FWI", "iterations": 40}))
+    weci = exp.misfit()
+    assert isinstance(weci, misfits.WeciMisfit) and weci.total_iterations == 40
+    assert exp.regularizer() is None
+    exp = build_experiment(toy(inversion={"method": "ms-fwi", "iterations": 12}))
+    ms = exp.misfit()
+    # The paper's bands are for 8 Hz; this survey is at 15 Hz, so they scale by 15/8.
+    assert ms.bands == pytest.approx([b * 15 / 8 for b in misfits.PAPER_BANDS])
+    assert ms.iterations_per_band == 2
+    exp = build_experiment(toy(inversion={"method": "ig", "bands": [5.0, 10.0], "band_iterations": 3,
+                                          "regularizer": "tv",
+                                          "regularizer_options": {"alpha_x": 1e-8}}))
+    assert exp.misfit().bands == (5.0, 10.0) and exp.regularizer().schedule.alpha_x == 1e-8
+
+
+@pytest.mark.parametrize("inversion, message", [
+    ({"method": "nope"}, "inversion.method: unknown method"),
+    ({"misfit": "weci", "bands": [4.0]}, "cannot be combined"),
+    ({"regularizer": "l1"}, "unknown inversion.regularizer 'l1'"),
+    ({"regularizer_options": {"alpha_x": 1.0}}, "need inversion.regularizer"),
+    ({"regularizer": "tv", "regularizer_options": {"alpha": 1.0}}, "regularizer_options"),
+    ({"misfit": "envelope", "misfit_options": {"pow": 2}}, "inversion.misfit = 'envelope'"),
+])
+def test_bad_method_settings_are_one_clear_error(inversion, message):
+    with pytest.raises(ConfigError, match=message):
+        exp = build_experiment(toy(inversion=inversion))
+        exp.misfit()
+        exp.regularizer()
+
+
+# ------------------------------------------------------------------------------------------
+# Degraded data
+# ------------------------------------------------------------------------------------------
+def test_noise_has_the_requested_level_and_seed():
+    clean, _ = build_experiment(toy()).observed_data_and_record()
+    noisy, record = build_experiment(toy(data={"noise": 4.0})).observed_data_and_record()
+    again, _ = build_experiment(toy(data={"noise": 4.0})).observed_data_and_record()
+    other, _ = build_experiment(toy(data={"noise": 4.0, "noise_seed": 7})).observed_data_and_record()
+    sigma0 = float(clean.double().std(unbiased=False))
+    assert record["clean_std"] == pytest.approx(sigma0)
+    assert float((noisy - clean).double().std()) == pytest.approx(4.0 * sigma0, rel=0.01)
+    assert record["noise_std"] == pytest.approx(4.0 * sigma0, rel=0.01)
+    assert record["noise_seed"] == 1 and record["snr_db"] == pytest.approx(-20 * np.log10(4), abs=0.1)
+    assert torch.equal(noisy, again) and not torch.equal(noisy, other)
+
+
+def test_highpass_removes_the_low_frequencies_of_the_observed_data_only():
+    exp = build_experiment(toy(data={"highpass": 10.0}, survey={"nt": 500}))
+    observed, record = exp.observed_data_and_record()
+    clean = exp.clean_data()
+    dt = exp.survey.dt
+    freqs = np.fft.rfftfreq(clean.shape[-1], dt)
+    # Hann-tapered spectra: without the taper the strong band's leakage floods the low bins.
+    taper = np.hanning(clean.shape[-1])
+    power_clean = (np.abs(np.fft.rfft(clean.numpy() * taper, axis=-1)) ** 2).sum(axis=(0, 1))
+    power_obs = (np.abs(np.fft.rfft(observed.numpy() * taper, axis=-1)) ** 2).sum(axis=(0, 1))
+    low, high = freqs < 5.0, (freqs > 20.0) & (freqs < 40.0)
+    assert power_obs[low].sum() < 1e-3 * power_clean[low].sum()
+    assert power_obs[high].sum() == pytest.approx(power_clean[high].sum(), rel=0.01)
+    assert record["highpass_hz"] == 10.0 and "Butterworth" in record["highpass_filter"]
+
+
+def test_sparse_acquisition_keeps_evenly_spread_shots():
+    full = build_experiment(toy(survey={"n_shots": 13}))
+    sparse = build_experiment(toy(survey={"n_shots": 13}, data={"shots": 5}))
+    assert sparse.kept_shots == [0, 3, 6, 9, 12] == signal.decimate_shots(13, 5)
+    assert sparse.survey.source_x == tuple(full.survey.source_x[i] for i in sparse.kept_shots)
+    assert sparse.survey.receiver_x == full.survey.receiver_x
+    observed, record = sparse.observed_data_and_record()
+    assert observed.shape[0] == 5 and record["shots_kept"] == [0, 3, 6, 9, 12]
+    assert torch.allclose(observed, full.clean_data()[sparse.kept_shots])
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"shots": 20}, "exceeds the survey's 5 shots"),
+    ({"highpass": 400.0}, "Nyquist"),
+    ({"noise": -1.0}, "must be >= 0"),
+])
+def test_bad_data_options(data, message):
+    with pytest.raises(ConfigError, match=message):
+        build_experiment(toy(data=data))
+
+
+# ------------------------------------------------------------------------------------------
+# Every baseline runs through the CLI into a run folder with its record
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["adfwi-tv", "weci-fwi", "ms-fwi"])
+def test_each_baseline_runs_into_a_run_folder(method, tmp_path, capsys):
+    import tomli_w
+
+    path = tmp_path / "toy.toml"
+    path.write_text(tomli_w.dumps(TOY))
+    out = tmp_path / method
+    code = main(["invert", str(path), "--method", method, "--out", str(out), "--device", "cpu",
+                 "--set", "data.noise=1.0", "--set", "data.shots=3"])
+    _, err = capsys.readouterr()
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["method"] == method and metrics["iterations"] == 4
+    assert np.isfinite(metrics["mse"])
+    record = json.loads((out / "data.json").read_text())
+    assert record["shots_kept"] == [0, 2, 4] and record["noise_k"] == 1.0

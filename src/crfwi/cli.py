@@ -147,6 +147,27 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep, run_sweep
+
+    if args.jobs < 1:
+        raise _UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    sweep = load_sweep(args.sweep, out=args.out, summaries=args.summaries)
+    if args.dry_run:
+        for run in sweep.runs:
+            if not args.only or args.only in run.key:
+                print(f"{run.key}  ({run.iterations} iterations)")
+        return 0
+    status = run_sweep(sweep, jobs=args.jobs, device=args.device, progress=not args.quiet,
+                       only=args.only)
+    failed = [key for key, value in status["runs"].items() if value["state"] == "failed"]
+    done = sum(value["state"] == "done" for value in status["runs"].values())
+    print(f"sweep {sweep.name}: {done} done, {len(failed)} failed; status in {sweep.out / 'sweep.json'}")
+    for key in failed:
+        print(f"  failed: {key}")
+    return 1 if failed else 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -186,6 +207,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list the methods (representations) with parameter counts")
     p.add_argument("--grid", default="94x288", help="NZxNX grid for the counts (default 94x288)")
     p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("bench", help="run a sweep of runs (a SWEEP.toml or a named sweep)")
+    p.add_argument("sweep", help="SWEEP.toml, or a named sweep: paper-marmousi, paper-others")
+    p.add_argument("--out", help="folder of the run folders (default: the sweep's, results/NAME)")
+    p.add_argument("--summaries", help="copy each finished run's small files here (commit them)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (default 1)")
+    p.add_argument("--only", metavar="TEXT", help="only the runs whose key contains TEXT")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    p.add_argument("--device", **device)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("presets", help="list the paper's setups (both scales)")
     p.add_argument("--data-dir", help="folder holding models.json (default $CRFWI_DATA_DIR)")

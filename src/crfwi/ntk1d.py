@@ -145,10 +145,17 @@ class Solver1D:
 
     def jacobian(self, velocity: torch.Tensor) -> torch.Tensor:
         """J_G = ∂d/∂v, ``[n_receivers·nt, nz]`` (float64; all N_m Born directions in one batched
-        forward-mode pass)."""
+        forward-mode pass: a batch of N_m copies of the model carrying the identity as tangents)."""
+        import torch.autograd.forward_ad as fwad
+
         v = velocity.detach().double().reshape(self.nz)
         self.check_velocity(v)
-        return torch.func.jacfwd(lambda x: self.simulate(x, check=False).reshape(-1))(v)
+        with fwad.dual_level():
+            dual = fwad.make_dual(v.expand(self.nz, self.nz).contiguous(),
+                                  torch.eye(self.nz, dtype=torch.float64))
+            out = self.simulate(dual, check=False)
+            tangent = fwad.unpack_dual(out).tangent  # [N_m, n_rec, nt]
+        return tangent.reshape(self.nz, -1).T.contiguous()
 
 
 class ShallowNTKNet(Representation):
@@ -215,13 +222,19 @@ def model_jacobian(velocity_model: VelocityModel) -> torch.Tensor:
     params = {n: p.detach() for n, p in velocity_model.named_parameters() if p.requires_grad}
     _, vjp_fn = torch.func.vjp(lambda p: torch.func.functional_call(velocity_model, p, ()).reshape(-1),
                                params)
-    out = velocity_model().reshape(-1)
-    rows = []
-    for e in torch.eye(out.numel(), dtype=out.dtype):
-        (g,) = vjp_fn(e)
-        rows.append(torch.cat([(torch.view_as_real(t) if t.is_complex() else t).reshape(-1).double()
-                               for t in g.values()]))
-    return torch.stack(rows)
+    with torch.no_grad():
+        out = velocity_model().reshape(-1)
+    eye = torch.eye(out.numel(), dtype=out.dtype)
+
+    def flat(g: dict) -> torch.Tensor:
+        return torch.cat([(torch.view_as_real(t) if t.is_complex() else t).reshape(*t.shape[:1], -1)
+                          .reshape(t.shape[0], -1).double() for t in g.values()], dim=1)
+
+    try:  # all cells at once; some operations have no batching rule, then one vjp per cell
+        (g,) = torch.func.vmap(vjp_fn, chunk_size=32)(eye)
+        return flat(g)
+    except (RuntimeError, NotImplementedError):
+        return torch.stack([flat({k: t[None] for k, t in vjp_fn(e)[0].items()})[0] for e in eye])
 
 
 def model_ntk(velocity_model: VelocityModel) -> torch.Tensor:

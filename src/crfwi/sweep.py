@@ -1,0 +1,264 @@
+"""Sweeps: many runs from one file — methods × presets × initial models × data scenarios × seeds.
+
+A sweep file (TOML)::
+
+    name = "paper-marmousi"
+    [base]                      # config fields every run shares (any RunConfig field)
+    scale = "cpu"
+    [base.inversion]
+    iterations = 300
+    shots_per_iteration = 4
+    [scenarios.noise4]          # named data scenarios: config fields (usually [data])
+    data = { noise = 4.0 }
+    [[block]]                   # each block is a product of its lists; the sweep is their union
+    presets = ["marmousi"]
+    methods = ["pixel", "siren", "ig"]
+    inits = ["smooth", "linear", "constant"]
+    scenarios = ["clean"]       # "clean" = no degradation (always defined)
+    seeds = [0]
+    set = { inversion = { iterations = 500 } }   # optional: fields of this block only
+
+Every run is an ordinary run folder ``OUT/<preset>-<scale>/<init>-<scenario>/<method>-seed<N>``.
+The runner skips complete runs, resumes interrupted ones (and extends shorter complete ones
+when the sweep asks for more iterations), records a failed run's error in ``sweep.json`` and
+goes on, and can run several runs at once in separate processes (``jobs``).
+
+``summaries``: a folder where each finished run's small files (metrics, history, resolved
+config, data record and the final model) are copied as soon as it ends, laid out like ``OUT``.
+Commit that folder; a later session (or machine) with an empty ``OUT`` treats a run whose
+summary is complete as done, so a long sweep can go on across sessions.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import shutil
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import methods
+from .config import ConfigError, _merge, config_from_dict, read_toml
+
+__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "SUMMARY_FILES", "NAMED_SWEEPS"]
+
+SUMMARY_FILES = ("metrics.json", "history.csv", "config.resolved.toml", "data.json", "model.npy")
+_BLOCK_KEYS = {"presets", "scales", "methods", "inits", "scenarios", "seeds", "set"}
+_NAMED_DIR = Path(__file__).with_name("sweeps")
+NAMED_SWEEPS = sorted(p.stem for p in _NAMED_DIR.glob("*.toml")) if _NAMED_DIR.is_dir() else []
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of a sweep: where it goes and its config (as config-file data)."""
+
+    key: str
+    preset: str
+    scale: str
+    init: str
+    scenario: str
+    method: str
+    seed: int
+    data: dict = field(compare=False, hash=False, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.key)
+
+    @property
+    def iterations(self) -> int:
+        return int(self.data["inversion"]["iterations"])
+
+
+@dataclass
+class Sweep:
+    name: str
+    runs: list[SweepRun]
+    out: Path
+    summaries: Path | None = None
+
+
+def _as_list(block: dict, key: str, default: list) -> list:
+    value = block.get(key, default)
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"sweep block `{key}` must be a non-empty list, got {value!r}")
+    return value
+
+
+def load_sweep(source: str | Path, *, out: str | Path | None = None,
+               summaries: str | Path | None = None) -> Sweep:
+    """Read a sweep file (or a named sweep shipped with crfwi, see ``NAMED_SWEEPS``) and expand
+    it into runs; every run's config is checked before anything runs."""
+    path = Path(source)
+    if not path.suffix and str(source) in NAMED_SWEEPS:
+        path = _NAMED_DIR / f"{source}.toml"
+    data = read_toml(path)
+    unknown = set(data) - {"name", "base", "scenarios", "block", "out", "summaries"}
+    if unknown:
+        raise ConfigError(f"unknown sweep key `{sorted(unknown)[0]}`; valid: name, out, summaries, "
+                          "base, scenarios, block")
+    name = str(data.get("name", path.stem))
+    base = copy.deepcopy(data.get("base", {}))
+    scenarios = {"clean": {}, **data.get("scenarios", {})}
+    blocks = data.get("block", [])
+    if not isinstance(blocks, list) or not blocks:
+        raise ConfigError(f"{path}: a sweep needs at least one [[block]]")
+    runs: dict[str, SweepRun] = {}
+    for number, block in enumerate(blocks, 1):
+        bad = set(block) - _BLOCK_KEYS
+        if bad:
+            raise ConfigError(f"unknown key `{sorted(bad)[0]}` in [[block]] {number}; valid: "
+                              f"{', '.join(sorted(_BLOCK_KEYS))}")
+        axes = [_as_list(block, "presets", [base.get("preset", "")]),
+                _as_list(block, "scales", [base.get("scale", "paper")]),
+                _as_list(block, "inits", [base.get("initial", {}).get("kind", "smooth")]),
+                _as_list(block, "scenarios", ["clean"]),
+                _as_list(block, "methods", [base.get("inversion", {}).get("method", "pixel")]),
+                _as_list(block, "seeds", [base.get("seed", 0)])]
+        for preset, scale, init, scenario, method, seed in itertools.product(*axes):
+            if scenario not in scenarios:
+                raise ConfigError(f"[[block]] {number}: unknown scenario {scenario!r}; defined: "
+                                  f"{', '.join(scenarios)}")
+            config = _merge(base, block.get("set", {}))
+            config = _merge(config, scenarios[scenario])
+            config = _merge(config, {"seed": int(seed), "initial": {"kind": init},
+                                     "inversion": {"method": method}})
+            if preset:
+                config = _merge(config, {"preset": preset, "scale": scale})
+            group = f"{preset}-{scale}" if preset else "custom"
+            key = f"{group}/{init}-{scenario}/{method}-seed{int(seed)}"
+            config.setdefault("name", key.replace("/", "_"))
+            checked = config_from_dict(config)  # validate now, not hours into the sweep
+            try:
+                methods.resolve(checked.inversion.method)
+            except ValueError as err:
+                raise ConfigError(f"[[block]] {number}: {err}") from None
+            config.setdefault("inversion", {})["iterations"] = checked.inversion.iterations
+            runs[key] = SweepRun(key, preset, scale, init, scenario, method, int(seed), config)
+    out_path = Path(out or data.get("out") or Path("results") / name)
+    summaries = summaries if summaries is not None else data.get("summaries")
+    return Sweep(name, list(runs.values()), out_path, Path(summaries) if summaries else None)
+
+
+# ----------------------------------------------------------------------------------------------
+def _summary_done(sweep: Sweep, run: SweepRun) -> dict | None:
+    """The metrics of a run whose summary is complete (its iterations reached), else None."""
+    if sweep.summaries is None:
+        return None
+    metrics = sweep.summaries / run.path / "metrics.json"
+    if not metrics.is_file():
+        return None
+    values = json.loads(metrics.read_text())
+    return values if values.get("iterations") == run.iterations else None
+
+
+def _copy_summary(folder: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in SUMMARY_FILES:
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, target / name)
+
+
+def _execute(run: SweepRun, out: str, device: str, threads: int) -> dict:
+    """Run (or resume/extend) one run in this process; returns its final metrics."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    from .io import RunFolder
+    from .runner import resume_inversion, run_inversion
+
+    folder = RunFolder(Path(out) / run.path)
+    if folder.holds_run():
+        result = resume_inversion(folder.path, overrides=[f"inversion.iterations={run.iterations}"],
+                                  device=device, progress=False)
+    else:
+        if folder.path.is_dir() and any(folder.path.iterdir()):
+            # Leftovers of a run that died before writing its config: nothing to resume.
+            shutil.rmtree(folder.path)
+        result = run_inversion(config_from_dict(run.data), folder.path, device=device,
+                               progress=False)
+    return result.metrics
+
+
+def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bool = True,
+              only: str | None = None, log=print) -> dict:
+    """Run every run of ``sweep`` not yet done; returns the status of each run (also written to
+    ``OUT/sweep.json`` after every run)."""
+    sweep.out.mkdir(parents=True, exist_ok=True)
+    status_path = sweep.out / "sweep.json"
+    status: dict = {"name": sweep.name, "runs": {}}
+    todo = []
+    for run in sweep.runs:
+        if only and only not in run.key:
+            continue
+        local = sweep.out / run.path / "metrics.json"
+        done = _summary_done(sweep, run)
+        if done is None and local.is_file():
+            values = json.loads(local.read_text())
+            done = values if values.get("iterations") == run.iterations else None
+        if done is not None:
+            status["runs"][run.key] = {"state": "done", "ssim": done.get("ssim"), "mse": done.get("mse")}
+        else:
+            todo.append(run)
+    total = len(todo)
+    log(f"sweep {sweep.name}: {len(sweep.runs)} runs, {len(sweep.runs) - total if not only else 'some'} "
+        f"already done, {total} to run with {jobs} job(s) -> {sweep.out}")
+    bar = None
+    if progress and total:
+        import sys
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=sweep.name, unit="run", file=sys.stderr, dynamic_ncols=True)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+
+    def finished(run: SweepRun, metrics: dict | None, error: str | None, seconds: float) -> None:
+        if error is None:
+            status["runs"][run.key] = {"state": "done", "ssim": metrics["ssim"], "mse": metrics["mse"],
+                                       "seconds": round(seconds, 1)}
+            if sweep.summaries is not None:
+                _copy_summary(sweep.out / run.path, sweep.summaries / run.path)
+            log(f"done   {run.key}: SSIM {metrics['ssim']:.4f} MSE {metrics['mse']:.4f} "
+                f"({seconds:.0f} s)")
+        else:
+            status["runs"][run.key] = {"state": "failed", "error": error}
+            log(f"FAILED {run.key}: {error.strip().splitlines()[-1]}")
+        status_path.write_text(json.dumps(status, indent=1))
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        if jobs <= 1:
+            for run in todo:
+                start = time.perf_counter()
+                try:
+                    metrics = _execute(run, str(sweep.out), device, 0)
+                    finished(run, metrics, None, time.perf_counter() - start)
+                except KeyboardInterrupt:
+                    raise
+                except Exception:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+                    finished(run, None, traceback.format_exc(), time.perf_counter() - start)
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                pending = {}
+                for run in todo:
+                    pending[pool.submit(_execute, run, str(sweep.out), device, threads)] = (run, time.perf_counter())
+                while pending:
+                    ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in ready:
+                        run, start = pending.pop(future)
+                        try:
+                            finished(run, future.result(), None, time.perf_counter() - start)
+                        except Exception:  # noqa: BLE001
+                            finished(run, None, traceback.format_exc(), time.perf_counter() - start)
+    finally:
+        if bar is not None:
+            bar.close()
+        status_path.write_text(json.dumps(status, indent=1))
+    return status

@@ -1,0 +1,150 @@
+"""Issue 6: the sweep runner (crfwi bench): expansion, skipping, resuming, failures, summaries."""
+
+import json
+
+import pytest
+
+from crfwi import sweep as sweep_module
+from crfwi.cli import main
+from crfwi.config import ConfigError
+from crfwi.sweep import NAMED_SWEEPS, load_sweep, run_sweep
+
+TOY_SWEEP = """
+name = "toy"
+[base]
+seed = 0
+[base.model]
+name = "layered"
+nz = 12
+nx = 24
+spacing = 10.0
+[base.survey]
+n_shots = 2
+freq = 15.0
+dt = 0.002
+nt = 80
+[base.inversion]
+iterations = 2
+[base.output]
+metrics_every = 1
+checkpoint_every = 1
+figures = false
+progress = false
+[scenarios.noisy]
+data = { noise = 1.0 }
+
+[[block]]
+methods = ["pixel", "ig"]
+inits = ["linear"]
+
+[[block]]
+methods = ["pixel"]
+inits = ["linear", "constant"]
+scenarios = ["clean", "noisy"]
+set = { inversion = { iterations = 3 } }
+"""
+
+
+def write(tmp_path, text=TOY_SWEEP):
+    path = tmp_path / "toy.toml"
+    path.write_text(text)
+    return path
+
+
+def quiet(*_):
+    pass
+
+
+def test_blocks_expand_to_their_union(tmp_path):
+    sweep = load_sweep(write(tmp_path), out=tmp_path / "out")
+    keys = [r.key for r in sweep.runs]
+    assert keys == ["custom/linear-clean/pixel-seed0", "custom/linear-clean/ig-seed0",
+                    "custom/linear-noisy/pixel-seed0", "custom/constant-clean/pixel-seed0",
+                    "custom/constant-noisy/pixel-seed0"]
+    # The second block's linear/clean/pixel run overrides the first's (same key, later block).
+    by_key = {r.key: r for r in sweep.runs}
+    assert by_key["custom/linear-clean/pixel-seed0"].iterations == 3
+    assert by_key["custom/linear-clean/ig-seed0"].iterations == 2
+    assert by_key["custom/constant-noisy/pixel-seed0"].data["data"] == {"noise": 1.0}
+
+
+@pytest.mark.parametrize("text, message", [
+    (TOY_SWEEP.replace('scenarios = ["clean", "noisy"]', 'scenarios = ["loud"]'), "unknown scenario 'loud'"),
+    (TOY_SWEEP.replace('inits = ["linear"]\n', 'inits = ["linear"]\nmodels = ["x"]\n', 1), "unknown key `models`"),
+    (TOY_SWEEP.replace('methods = ["pixel", "ig"]', 'methods = ["pixel", "nope"]'), "unknown method 'nope'"),
+    (TOY_SWEEP.replace('methods = ["pixel", "ig"]', 'methods = []'), "non-empty list"),
+    ('name = "x"\n', "at least one"),
+])
+def test_bad_sweeps_are_refused_before_any_run(tmp_path, text, message):
+    with pytest.raises((ConfigError, ValueError), match=message):
+        load_sweep(write(tmp_path, text), out=tmp_path / "out")
+
+
+def test_run_skip_extend_and_continue_from_summaries(tmp_path):
+    out, summaries = tmp_path / "out", tmp_path / "summaries"
+    text = TOY_SWEEP.split("[[block]]")[0] + '[[block]]\nmethods = ["pixel"]\ninits = ["linear", "constant"]\n'
+    path = write(tmp_path, text)
+    status = run_sweep(load_sweep(path, out=out, summaries=summaries), progress=False, log=quiet)
+    assert [v["state"] for v in status["runs"].values()] == ["done", "done"]
+    key = "custom/linear-clean/pixel-seed0"
+    for name in ("metrics.json", "history.csv", "config.resolved.toml", "data.json", "model.npy"):
+        assert (summaries / key / name).is_file(), name
+    stamp = (out / key / "metrics.json").stat().st_mtime_ns
+    run_sweep(load_sweep(path, out=out, summaries=summaries), progress=False, log=quiet)
+    assert (out / key / "metrics.json").stat().st_mtime_ns == stamp  # complete: skipped
+    # More iterations: the run folder is resumed and extended, not restarted.
+    longer = path.read_text().replace("iterations = 2", "iterations = 4")
+    path.write_text(longer)
+    run_sweep(load_sweep(path, out=out, summaries=summaries), progress=False, log=quiet)
+    history = (out / key / "history.csv").read_text().strip().splitlines()
+    assert len(history) == 1 + 5  # header + iterations 0..4
+    assert json.loads((summaries / key / "metrics.json").read_text())["iterations"] == 4
+    # A later session without the raw folders continues from the committed summaries.
+    import shutil
+
+    shutil.rmtree(out)
+    status = run_sweep(load_sweep(path, out=out, summaries=summaries), progress=False, log=quiet)
+    assert not (out / key).exists() and status["runs"][key]["state"] == "done"
+
+
+def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
+    real = sweep_module._execute
+
+    def flaky(run, *args):
+        if "ig" in run.key:
+            raise RuntimeError("boom")
+        return real(run, *args)
+
+    monkeypatch.setattr(sweep_module, "_execute", flaky)
+    text = TOY_SWEEP.split("[[block]]")[0] + '[[block]]\nmethods = ["ig", "pixel"]\ninits = ["linear"]\n'
+    out = tmp_path / "out"
+    status = run_sweep(load_sweep(write(tmp_path, text), out=out), progress=False, log=quiet)
+    runs = status["runs"]
+    assert runs["custom/linear-clean/ig-seed0"]["state"] == "failed"
+    assert "boom" in runs["custom/linear-clean/ig-seed0"]["error"]
+    assert runs["custom/linear-clean/pixel-seed0"]["state"] == "done"
+    assert json.loads((out / "sweep.json").read_text())["runs"] == runs
+
+
+def test_parallel_jobs_and_the_command(tmp_path, capsys):
+    text = TOY_SWEEP.split("[[block]]")[0] + '[[block]]\nmethods = ["pixel"]\ninits = ["linear", "constant"]\n'
+    out = tmp_path / "out"
+    code = main(["bench", str(write(tmp_path, text)), "--out", str(out), "--jobs", "2", "--quiet",
+                 "--device", "cpu"])
+    stdout = capsys.readouterr().out
+    assert code == 0 and "2 done, 0 failed" in stdout
+    code = main(["bench", str(write(tmp_path, text)), "--out", str(out), "--dry-run"])
+    assert code == 0 and "custom/constant-clean/pixel-seed0  (2 iterations)" in capsys.readouterr().out
+
+
+def test_named_sweeps_expand(monkeypatch):
+    from test_examples import shared_models
+
+    if shared_models() is None:
+        pytest.skip("benchmark models not found: set CRFWI_DATA_DIR")
+    monkeypatch.setenv("CRFWI_DATA_DIR", str(shared_models()))
+    assert {"paper-marmousi", "paper-others"} <= set(NAMED_SWEEPS)
+    marmousi = load_sweep("paper-marmousi")
+    assert len(marmousi.runs) == 9 * 3 + 3 * 6 + 9 * 2
+    assert {r.iterations for r in marmousi.runs if r.init == "constant"} == {800}
+    assert len(load_sweep("paper-others").runs) == 18

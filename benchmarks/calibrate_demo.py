@@ -19,7 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from crfwi.config import config_from_dict  # noqa: E402
-from crfwi.demo import DEMO_CONFIG, merge_overrides  # noqa: E402
+from crfwi.config import merge_config  # noqa: E402
+from crfwi.demo import DEMO_CONFIG  # noqa: E402
 from crfwi.runner import run_inversion  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def main() -> None:
             except json.JSONDecodeError:
                 parsed = value
             overrides.setdefault(section, {})[name] = parsed
-        config = config_from_dict(merge_overrides(DEMO_CONFIG, overrides))
+        config = config_from_dict(merge_config(DEMO_CONFIG, overrides))
         result = run_inversion(config, Path(args.out) / label, device=args.device, progress=False)
         m, m0 = result.metrics, result.initial_metrics
         print(f"| {label} | {m0['mse']:.4f} → {m['mse']:.4f} | {m0['ssim']:.3f} → {m['ssim']:.3f} | "

@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from crfwi.config import config_from_dict  # noqa: E402
-from crfwi.demo import merge_overrides  # noqa: E402
+from crfwi.config import config_from_dict, merge_config  # noqa: E402
 from crfwi.io import RunFolder  # noqa: E402
 from crfwi.runner import resume_inversion, run_inversion  # noqa: E402
 
@@ -50,7 +49,7 @@ def protocol(method: str, iterations: int, seed: int, shots_per_iteration: int,
                       "fix_water": True, "shots_per_iteration": shots_per_iteration},
         "output": {"metrics_every": 10, "checkpoint_every": 10, "progress": False},
     }
-    return merge_overrides(config, extra or {})
+    return merge_config(config, extra or {})
 
 
 def main() -> None:

@@ -2,11 +2,12 @@
 
 import numpy as np
 
-from crfwi.demo import DEMO_CONFIG, DEMO_RUNS, merge_overrides, run_demo
+from crfwi.config import merge_config
+from crfwi.demo import DEMO_CONFIG, DEMO_RUNS, run_demo
 
 
 def test_demo_runs_every_method_and_prints_the_table(tmp_path, capsys):
-    toy = merge_overrides(DEMO_CONFIG, {"model": {"nz": 12, "nx": 30}, "survey": {"n_shots": 3, "nt": 120},
+    toy = merge_config(DEMO_CONFIG, {"model": {"nz": 12, "nx": 30}, "survey": {"n_shots": 3, "nt": 120},
                                "inversion": {"iterations": 2, "shots_per_iteration": 2},
                                "output": {"progress": False}})
     assert run_demo(out=tmp_path, runs=DEMO_RUNS, base=toy, device="cpu") == 0

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["RunConfig", "ConfigError", "load_config", "config_from_dict", "config_to_dict",
-           "apply_overrides", "expand_preset"]
+           "apply_overrides", "expand_preset", "merge_config"]
 
 
 class ConfigError(ValueError):
@@ -241,12 +241,13 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     return cls(**kwargs)
 
 
-def _merge(base: dict, top: dict) -> dict:
-    """``top`` over ``base``, table by table (a new dict)."""
+def merge_config(base: dict, top: dict) -> dict:
+    """Config data ``top`` over ``base``, table by table, at any depth (a new dict; neither
+    argument is modified)."""
     out = dict(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_config(out[key], value)
         else:
             out[key] = value
     return out
@@ -266,7 +267,7 @@ def expand_preset(data: dict) -> dict:
     scale = data.get("scale") or "paper"
     model = data.get("model") if isinstance(data.get("model"), dict) else {}
     base = presets.preset_data(name, scale, data_dir=model.get("data_dir") or None)
-    merged = _merge(base, data)
+    merged = merge_config(base, data)
     if base["note"] and base["note"] not in str(merged.get("note", "")):
         merged["note"] = "; ".join(n for n in (base["note"], str(data.get("note", ""))) if n)
     merged["scale"] = scale

@@ -15,10 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from .config import config_from_dict
+from .config import config_from_dict, merge_config
 from .runner import run_inversion
 
-__all__ = ["DEMO_CONFIG", "DEMO_RUNS", "merge_overrides", "run_demo"]
+__all__ = ["DEMO_CONFIG", "DEMO_RUNS", "run_demo"]
 
 # 40 x 120 cells at 25 m, 8 shots, 6 Hz: 9 points per wavelength at the slowest velocity the
 # run may reach; one iteration (4 random shots, 400 samples) costs ~0.7 s on 2 CPU cores.
@@ -39,14 +39,6 @@ DEMO_RUNS = [
     ("pixel-linear", "conventional FWI (pixel), linear start", {"initial": {"kind": "linear"}}),
     ("ig-linear", "IG-FWI, linear start", {"initial": {"kind": "linear"}, "inversion": {"method": "ig"}}),
 ]
-
-
-def merge_overrides(base: dict, overrides: dict) -> dict:
-    """A copy of config dict ``base`` with each section of ``overrides`` updated into it."""
-    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
-    for section, values in overrides.items():
-        merged.setdefault(section, {}).update(values)
-    return merged
 
 
 def _comparison_figure(root: Path, results: list, base: dict) -> Path:
@@ -74,7 +66,7 @@ def run_demo(*, out: str | Path | None = None, device: str = "auto", progress: b
     results = []
     start = time.perf_counter()
     for folder, label, overrides in runs or DEMO_RUNS:
-        config = config_from_dict(merge_overrides(base or DEMO_CONFIG, overrides))
+        config = config_from_dict(merge_config(base or DEMO_CONFIG, overrides))
         print(f"== {label}", flush=True)
         results.append((label, run_inversion(config, root / folder, device=device, progress=progress)))
     wall = time.perf_counter() - start

@@ -37,7 +37,6 @@ normalisation is offered.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -585,14 +584,25 @@ def _spectra_figures(methods: dict[str, dict], out: Path, title: str) -> list[Pa
 # --------------------------------------------------------------------------------------------
 # The `crfwi ntk` command
 # --------------------------------------------------------------------------------------------
-def _method_config(config, method: str):
-    """The run config with ``inversion.method = method``; the config's representation options
-    and output scale apply only to its own method (others use their defaults)."""
-    from .config import RepresentationSection
+def _velocity_model(experiment, method: str):
+    """The velocity model of ``method`` at initialisation on ``experiment``'s grid, m0, bounds
+    and water mask, seeded by ``config.seed`` as a run is. A method name maps to its
+    representation (``crfwi.methods``; e.g. ``adfwi-tv`` → pixel); the config's representation
+    options and output scale apply only to the config's own method, others use their defaults."""
+    from . import methods as method_table
+    from . import representations
 
-    rep = config.representation if method == config.inversion.method else RepresentationSection()
-    return dataclasses.replace(config, inversion=dataclasses.replace(config.inversion, method=method),
-                               representation=rep)
+    config = experiment.config
+    rep_name = method_table.resolve(method).representation
+    own = method == config.inversion.method
+    options = dict(config.representation.options) if own else {}
+    scale = (config.representation.output_scale or None) if own else None
+    torch.manual_seed(config.seed)
+    rep = representations.build(rep_name, experiment.grid, **options)
+    fixed = None if experiment.fixed_mask is None else torch.as_tensor(experiment.fixed_mask)
+    model = representations.VelocityModel(rep, torch.as_tensor(experiment.initial_model), experiment.grid,
+                                          bounds=experiment.bounds, fixed_mask=fixed, output_scale=scale)
+    return model.to(experiment.device)
 
 
 def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k: int = 20,
@@ -601,17 +611,17 @@ def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k:
     """The ``crfwi ntk`` command: the spectra of Θ and Θ_m at initialisation for several methods.
 
     Builds the experiment of ``config`` (a :class:`~crfwi.config.RunConfig`) once; for each method
-    (default: the config's own) builds its velocity model at initialisation (seeded by
+    (``crfwi.methods`` names; default: the config's own) builds its velocity model at initialisation (seeded by
     ``config.seed``), computes the top-``k`` eigenvalues of Θ (matrix-free, ``space``) and of Θ_m,
     and writes into ``out``: ``spectrum.json`` ({method: [{iteration, eigenvalues, decay,
     theta_m_eigenvalues, cost}]}, plus the normalisation used) and ``spectra.png``,
     ``spectra_without_mean.png``, ``theta_m_spectra.png``. Returns the JSON payload.
     """
-    from . import representations
+    from . import methods as method_table
     from .experiment import build_experiment
 
     methods = list(methods) if methods else [config.inversion.method]
-    known = representations.available()
+    known = method_table.available()
     for m in methods:
         if m not in known:
             raise ValueError(f"unknown method {m!r}; valid: {', '.join(known)}")
@@ -625,9 +635,8 @@ def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k:
     experiment = build_experiment(config, device=device)
     results: dict[str, list[dict]] = {}
     for method in methods:
-        exp = dataclasses.replace(experiment, config=_method_config(config, method))
-        model = exp.velocity_model()
-        res = spectrum(model, exp.solver, k=k, space=space, shots=shots, tol=tol)
+        model = _velocity_model(experiment, method)
+        res = spectrum(model, experiment.solver, k=k, space=space, shots=shots, tol=tol)
         res = {"iteration": 0, **res}
         results[method] = [res]
         info = res["info"]

@@ -90,6 +90,18 @@ def _meta(config: RunConfig, experiment: Experiment, n_params: int) -> dict:
     }
 
 
+def _peak_memory_mib(device: torch.device) -> float | None:
+    """Peak memory of this run's device: CUDA's peak allocation since the run started, or on the
+    CPU the process's peak resident set (a process that ran several runs reports the largest)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
 def _render(velocity_model) -> np.ndarray:
     with torch.no_grad():
         return velocity_model().detach().cpu().numpy().astype(np.float32)
@@ -102,6 +114,8 @@ class _Run:
         self.config = config
         self.folder = folder
         self.experiment = build_experiment(config, device=device)
+        if self.experiment.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.experiment.device)
         self.model = self.experiment.velocity_model()
         inv = config.inversion
         optimizer = make_optimizer(self.model, lr=inv.lr or None, grid_lr=inv.grid_lr or None)
@@ -191,7 +205,7 @@ class _Run:
         summary.update(
             iterations=self.inversion.iteration, seconds=round(self.elapsed, 3),
             seconds_per_iteration=round(self.elapsed / max(1, self.inversion.iteration), 4),
-            params=self.n_params, method=self.label, paper_method=self.experiment.method.paper,
+            params=self.n_params, peak_memory_mib=_peak_memory_mib(exp.device), method=self.label, paper_method=self.experiment.method.paper,
             preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
             note=self.config.note, initial=initial_metrics, definitions=metrics.DEFINITIONS)
         io.save_json(folder / io.RunFolder.METRICS, summary)

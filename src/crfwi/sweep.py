@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import methods
-from .config import ConfigError, _merge, config_from_dict, read_toml
+from .config import ConfigError, merge_config, config_from_dict, read_toml
 
 __all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "SUMMARY_FILES", "NAMED_SWEEPS"]
 
@@ -124,12 +124,12 @@ def load_sweep(source: str | Path, *, out: str | Path | None = None,
             if scenario not in scenarios:
                 raise ConfigError(f"[[block]] {number}: unknown scenario {scenario!r}; defined: "
                                   f"{', '.join(scenarios)}")
-            config = _merge(base, block.get("set", {}))
-            config = _merge(config, scenarios[scenario])
-            config = _merge(config, {"seed": int(seed), "initial": {"kind": init},
+            config = merge_config(base, block.get("set", {}))
+            config = merge_config(config, scenarios[scenario])
+            config = merge_config(config, {"seed": int(seed), "initial": {"kind": init},
                                      "inversion": {"method": method}})
             if preset:
-                config = _merge(config, {"preset": preset, "scale": scale})
+                config = merge_config(config, {"preset": preset, "scale": scale})
             group = f"{preset}-{scale}" if preset else "custom"
             key = f"{group}/{init}-{scenario}/{method}-seed{int(seed)}"
             config.setdefault("name", key.replace("/", "_"))

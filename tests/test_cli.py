@@ -78,7 +78,7 @@ def test_invert_writes_a_complete_run_folder(toy_config, tmp_path, capsys):
     assert metrics["peak_memory_mib"] > 10 and metrics["method"] == "pixel"
     assert metrics["paper_method"] == "ADFWI" and metrics["note"] == ""
     record = json.loads((out / "data.json").read_text())
-    assert record["shots_kept"] is None and record["noise_k"] == 0.0 and record["clean_std"] > 0
+    assert record["shots_kept"] == list(range(4)) and record["noise_k"] == 0.0 and record["clean_std"] > 0
     assert metrics["iterations"] == 6 and metrics["params"] == 16 * 32
     resolved = tomllib.loads((out / "config.resolved.toml").read_text())
     assert resolved["seed"] == 3

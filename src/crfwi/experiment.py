@@ -56,7 +56,8 @@ class Experiment:
         data = self.clean_data()
         sigma0 = float(data.double().std(unbiased=False))
         record: dict = {"n_shots": self.survey.n_shots, "clean_std": sigma0,
-                        "shots_kept": self.kept_shots, "noise_k": cfg.noise, "highpass_hz": cfg.highpass}
+                        "shots_kept": self.kept_shots or list(range(self.survey.n_shots)),
+                        "noise_k": cfg.noise, "highpass_hz": cfg.highpass}
         if cfg.noise > 0:
             seed = self.config.seed if cfg.noise_seed < 0 else cfg.noise_seed
             noisy = signal.add_noise(data, k=cfg.noise, seed=seed)

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 SPACES = ("auto", "data", "parameter", "model")
-MAX_MODEL_SPACE = 4096
+MAX_MODEL_SPACE = 1024  # explicit Θ_m costs N_m network products: worth it on small grids only
 
 
 # --------------------------------------------------------------------------------------------

@@ -92,9 +92,8 @@ def test_matrix_free_eigenvalues_equal_explicit(siren_case, space):
     values, info = op.eigenvalues(6, space=space, tol=1e-10)
     assert info["space"] == space
     assert np.max(np.abs(values - exact) / exact) < 1e-4
-    # each product costs one Born and one adjoint solve (plus the one kept Born forward)
-    assert info["born_calls"] == info["matvecs"] + (1 if info["adjoint_calls"] and space == "data" else 0) \
-        or info["born_calls"] >= info["matvecs"]
+    # each product costs one Born and one adjoint solve (plus, once, the Born forward they reuse)
+    assert info["matvecs"] <= info["born_calls"] <= info["matvecs"] + 1
     assert info["adjoint_calls"] == info["matvecs"]
 
 
@@ -136,7 +135,7 @@ def test_hashgrid_matrix_free_top_eigenvalue(setup):
     ex = op.explicit()
     exact = np.linalg.eigvalsh(ex["kernel"].numpy())[::-1][:3]
     values, info = op.eigenvalues(3, tol=1e-10)
-    assert info["space"] == "data" or info["space"] == "parameter" or info["space"] == "model"
+    assert info["space"] == "model"  # 96 cells < 2,160 data < 4,949 parameters
     assert np.max(np.abs(values - exact) / exact) < 1e-4
 
 

@@ -126,6 +126,19 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch):
     assert json.loads((out / "sweep.json").read_text())["runs"] == runs
 
 
+def test_an_interrupted_run_stops_the_sweep(tmp_path, monkeypatch):
+    from crfwi.runner import RunInterrupted
+
+    def interrupted(run, *args):
+        raise RunInterrupted("stopped at iteration 1/2")
+
+    monkeypatch.setattr(sweep_module, "_execute", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(RunInterrupted):
+        run_sweep(load_sweep(write(tmp_path), out=out), progress=False, log=quiet)
+    assert json.loads((out / "sweep.json").read_text())["runs"] == {}
+
+
 def test_parallel_jobs_and_the_command(tmp_path, capsys):
     text = TOY_SWEEP.split("[[block]]")[0] + '[[block]]\nmethods = ["pixel"]\ninits = ["linear", "constant"]\n'
     out = tmp_path / "out"

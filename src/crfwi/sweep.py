@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import methods
-from .config import ConfigError, merge_config, config_from_dict, read_toml
+from .config import ConfigError, config_from_dict, merge_config, read_toml
+from .runner import RunInterrupted
 
 __all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "SUMMARY_FILES", "NAMED_SWEEPS"]
 
@@ -240,8 +241,8 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
                 try:
                     metrics = _execute(run, str(sweep.out), device, 0)
                     finished(run, metrics, None, time.perf_counter() - start)
-                except KeyboardInterrupt:
-                    raise
+                except (KeyboardInterrupt, RunInterrupted):
+                    raise  # Ctrl-C / SIGTERM stop the sweep (the run is resumable), not just one run
                 except Exception:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
                     finished(run, None, traceback.format_exc(), time.perf_counter() - start)
         else:

@@ -5,28 +5,18 @@ import pytest
 
 from crfwi.config import config_from_dict
 from crfwi.experiment import build_experiment, build_grid_and_true_model
-from test_examples import shared_models
 
 
-@pytest.fixture
-def data_dir(monkeypatch):
-    data = shared_models()
-    if data is None:
-        pytest.skip("benchmark models not found: set CRFWI_DATA_DIR to a folder with models.json")
-    monkeypatch.setenv("CRFWI_DATA_DIR", str(data))
-    return data
-
-
-def test_benchmark_window_from_an_origin_runs_to_the_far_edges(data_dir):
+def test_benchmark_window_from_an_origin_runs_to_the_far_edges(benchmark_data):
     config = config_from_dict({"model": {"name": "marmousi", "spacing": 40.0, "origin": [1000.0, 6000.0]}})
     grid, true = build_grid_and_true_model(config)
     # marmousi.npy covers 0-3000 m x 0-9200 m at 20 m.
     assert grid.shape == (int(2000 // 40) + 1, int(3200 // 40) + 1)
-    full = np.load(data_dir / "marmousi.npy")
+    full = np.load(benchmark_data / "marmousi.npy")
     assert true.shape == grid.shape and full.min() <= true.min() and true.max() <= full.max()
 
 
-def test_benchmark_file_as_stored_and_derived_bounds(data_dir):
+def test_benchmark_file_as_stored_and_derived_bounds(benchmark_data):
     config = config_from_dict({"model": {"name": "marmousi"},
                                "survey": {"n_shots": 2, "freq": 5.0, "dt": 0.004, "nt": 10},
                                "inversion": {"fix_water": True}})

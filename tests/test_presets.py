@@ -9,20 +9,10 @@ from crfwi import presets, zoo
 from crfwi.cli import main
 from crfwi.config import ConfigError, config_from_dict, config_to_dict, load_config
 from crfwi.experiment import build_experiment
-from test_examples import shared_models
 
 # A toy size for each preset: the same window, survey aperture and physics on a few cells.
 TOY = ["--set", "model.nz=12", "--set", "model.nx=40", "--set", "survey.nt=60",
        "--set", "survey.n_shots=2", "--set", "output.figures=false", "--set", "output.progress=false"]
-
-
-@pytest.fixture
-def data_dir(monkeypatch):
-    data = shared_models()
-    if data is None:
-        pytest.skip("benchmark models not found: set CRFWI_DATA_DIR to a folder with models.json")
-    monkeypatch.setenv("CRFWI_DATA_DIR", str(data))
-    return data
 
 
 def test_the_four_paper_setups_at_paper_scale():
@@ -49,7 +39,7 @@ def test_cpu_scale_keeps_the_survey_in_proportion(name):
 
 @pytest.mark.parametrize("name", presets.available())
 @pytest.mark.parametrize("scale", presets.SCALES)
-def test_every_preset_builds_at_both_scales(name, scale, data_dir):
+def test_every_preset_builds_at_both_scales(name, scale, benchmark_data):
     config = config_from_dict({"preset": name, "scale": scale})
     exp = build_experiment(config)
     s = presets.get(name).scale(scale)
@@ -60,7 +50,7 @@ def test_every_preset_builds_at_both_scales(name, scale, data_dir):
         build_experiment(config_from_dict({"preset": name, "scale": scale, "initial": {"kind": kind}}))
 
 
-def test_the_scaled_window_is_the_whole_file_resampled(data_dir):
+def test_the_scaled_window_is_the_whole_file_resampled(benchmark_data):
     config = config_from_dict({"preset": "marmousi", "scale": "cpu"})
     exp = build_experiment(config)
     full, _ = zoo.load_model("marmousi")
@@ -69,7 +59,7 @@ def test_the_scaled_window_is_the_whole_file_resampled(data_dir):
     assert abs(exp.true_model[-1].mean() - full[-1].mean()) < 0.05 * full[-1].mean()
 
 
-def test_config_fields_override_the_preset_and_expansion_is_stable(data_dir, tmp_path):
+def test_config_fields_override_the_preset_and_expansion_is_stable(benchmark_data, tmp_path):
     path = tmp_path / "run.toml"
     path.write_text('preset = "marmousi"\nscale = "cpu"\n[survey]\nn_shots = 5\n[inversion]\nmethod = "ig"\n')
     config = load_config(path)
@@ -111,7 +101,7 @@ def test_presets_command_lists_both_scales(capsys):
 
 
 @pytest.mark.parametrize("name", ["marmousi", "overthrust", "bp2004"])
-def test_each_preset_runs_two_iterations_at_toy_size(name, data_dir, tmp_path, capsys):
+def test_each_preset_runs_two_iterations_at_toy_size(name, benchmark_data, tmp_path, capsys):
     out = tmp_path / name
     code = main(["invert", "--preset", name, "--scale", "cpu", "--init", "constant", "--method", "ig",
                  "--iterations", "2", "--out", str(out), "--quiet", *TOY])

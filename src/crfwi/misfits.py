@@ -20,7 +20,8 @@ from typing import Callable
 
 import torch
 
-__all__ = ["l2", "envelope", "envelope_misfit", "global_correlation", "ncc", "WeciMisfit",
+__all__ = ["l2", "envelope", "envelope_misfit", "global_correlation", "ncc", "IterationMisfit",
+           "WeciMisfit",
            "Multiscale", "PAPER_BANDS", "hilbert", "get", "build", "available", "Misfit"]
 
 Misfit = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -154,7 +155,26 @@ def ncc(predicted: torch.Tensor, observed: torch.Tensor, *, eps: float = NORM_EP
 
 
 # ---------------------------------------------------------------------------------------------
-class WeciMisfit:
+class IterationMisfit:
+    """Base of the iteration-dependent misfits: ``fn(predicted, observed, iteration=i)``, and
+    ``at(i)`` for the plain misfit of iteration i (what :class:`crfwi.inversion.Inversion` calls)."""
+
+    needs_iteration = True
+
+    def __call__(self, predicted: torch.Tensor, observed: torch.Tensor, *,
+                 iteration: int) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def at(self, iteration: int) -> Misfit:
+        """The plain misfit of ``iteration``."""
+        def misfit(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+            return self(predicted, observed, iteration=iteration)
+
+        misfit.__name__ = f"{type(self).__name__.lower()}_iteration{iteration}"
+        return misfit
+
+
+class WeciMisfit(IterationMisfit):
     """WECI-FWI: logistic blend of global correlation and envelope misfits (Song et al. 2023).
 
     ``J_i = w(i)·GC + (1 − w(i))·Envelope_p`` with ``w(i) = 1/(1 + exp(−s·(i − N/2)))``, N =
@@ -173,8 +193,6 @@ class WeciMisfit:
         power: envelope power p, default 1.5 (ADFWI).
         steepness: s > 0, default 1.0 (ADFWI).
     """
-
-    needs_iteration = True
 
     def __init__(self, total_iterations: int, power: float = 1.5, *,
                  steepness: float = 1.0) -> None:
@@ -202,14 +220,6 @@ class WeciMisfit:
         return (w * global_correlation(predicted, observed)
                 + (1.0 - w) * envelope(predicted, observed, power=self.power))
 
-    def at(self, iteration: int) -> Misfit:
-        """The plain misfit of ``iteration``."""
-        def misfit(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
-            return self(predicted, observed, iteration=iteration)
-
-        misfit.__name__ = f"weci_iteration{iteration}"
-        return misfit
-
     def __repr__(self) -> str:
         return (f"WeciMisfit(total_iterations={self.total_iterations}, power={self.power:g}, "
                 f"steepness={self.steepness:g})")
@@ -220,7 +230,7 @@ PAPER_BANDS = (4.0, 6.0, 8.0, 10.0, 12.0, 14.0)
 """MS-FWI's low-pass cut-offs in Hz: 6 bands from 4 to 14 Hz in 2 Hz steps (PAPER.md §3.1)."""
 
 
-class Multiscale:
+class Multiscale(IterationMisfit):
     """MS-FWI (Bunks et al. 1995; Fichtner et al. 2013): fit low-passed data, band after band.
 
     Iteration i uses band ``b = min(i // iterations_per_band, len(bands) − 1)``: predicted and
@@ -232,7 +242,7 @@ class Multiscale:
     without gradient (an FFT of the batch: negligible next to a wave solve). Filtering both sides with one operator keeps the
     misfit consistent (the paper's filter type and band lengths are not given, PAPER.md §9.11).
 
-    Iteration-dependent (``needs_iteration = True``), stateless like :class:`WeciMisfit`.
+    Iteration-dependent, stateless like :class:`WeciMisfit`.
 
     Args:
         base: the misfit applied to the filtered data (default l2).
@@ -241,8 +251,6 @@ class Multiscale:
         iterations_per_band: ≥ 1.
         order: Butterworth order (default 6).
     """
-
-    needs_iteration = True
 
     def __init__(self, *, dt: float, iterations_per_band: int, bands=PAPER_BANDS,
                  base: Misfit | str = "l2", order: int = 6) -> None:
@@ -277,14 +285,6 @@ class Multiscale:
         with torch.no_grad():
             observed = lowpass_torch(observed, self.dt, cutoff, order=self.order)
         return self.base(lowpass_torch(predicted, self.dt, cutoff, order=self.order), observed)
-
-    def at(self, iteration: int) -> Misfit:
-        """The plain misfit of ``iteration``."""
-        def misfit(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
-            return self(predicted, observed, iteration=iteration)
-
-        misfit.__name__ = f"multiscale_{self.band(iteration):g}Hz"
-        return misfit
 
     def __repr__(self) -> str:
         return (f"Multiscale(bands={list(self.bands)}, iterations_per_band={self.iterations_per_band}, "

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 __all__ = ["PaperValue", "Column", "DATASETS", "DATASET_TITLES", "METRICS", "HIGHER_IS_BETTER",
            "PAPER_METHODS", "METHOD_NAMES", "TABLE4_COLUMNS", "TABLE5_COLUMNS", "TABLE1_COLUMNS",
            "COMPUTE_COLUMNS", "INCONSISTENCIES", "NOTES", "paper_name", "lookup", "column_values",
-           "best", "compute", "table_rows"]
+           "best", "compute", "table_rows", "primary_table"]
 
 DATASETS = ("marmousi", "bp2004", "salt", "overthrust")
 DATASET_TITLES = {"marmousi": "Marmousi", "bp2004": "2004 BP", "salt": "SEG/EAGE Salt",
@@ -274,7 +274,8 @@ def paper_name(method: str) -> str:
                      + ", ".join(f"{n} ({p})" for n, p in METHOD_NAMES.items()))
 
 
-def _default_table(dataset: str) -> str:
+def primary_table(dataset: str) -> str:
+    """The table that prints all three metrics of ``dataset``: "4" (Marmousi) or "5"."""
     return "4" if dataset == "marmousi" else "5"
 
 
@@ -290,7 +291,7 @@ def lookup(dataset: str, column: str, method: str, metric: str, *,
     name = paper_name(method)
     if table is not None:
         return _VALUES.get((str(table), dataset, column, name, metric))
-    value = _VALUES.get((_default_table(dataset), dataset, column, name, metric))
+    value = _VALUES.get((primary_table(dataset), dataset, column, name, metric))
     if value is None:
         value = _VALUES.get(("7", dataset, column, name, metric))
     return value
@@ -314,7 +315,7 @@ def best(dataset: str, column: str, metric: str, *, table: str | None = None,
 
     ``table`` None = the column's own table (4 for Marmousi, 5 for the others), so Table 7's
     LRG-FWI, which that table does not list, does not take part."""
-    values = column_values(dataset, column, metric, table=table or _default_table(dataset))
+    values = column_values(dataset, column, metric, table=table or primary_table(dataset))
     if among is not None:
         keep = {paper_name(m) for m in among}
         values = {k: v for k, v in values.items() if k in keep}

@@ -1,0 +1,1291 @@
+"""``crfwi report RESULTS_DIR``: a Markdown report of a results folder in the paper's layout.
+
+Input: a folder laid out as the sweep runner writes it (:mod:`crfwi.sweep`), one run folder per
+``<preset>-<scale>/<init>-<scenario>/<method>-seed<N>/`` holding at least ``metrics.json`` and
+``config.resolved.toml`` (``history.csv``, ``data.json`` and ``model.npy`` are used when present).
+Output: ``report.md`` plus the figures it cites (``figures/`` next to it):
+
+* Table 4 (Marmousi: SSIM, MSE, MAE for every initial model and data scenario), Table 5 (2004 BP,
+  salt, Overthrust × smooth / linear / constant) and Table 1 (the MSE columns plus the compute
+  columns), each cell "ours (paper)": ours is the mean over seeds, "mean ± std, n=N" when there
+  is more than one seed (std = sample standard deviation, ddof 1); the paper's number as printed,
+  with its source in :mod:`crfwi.paper_results`. Our best per column is **bold**, the paper's best
+  carries a †; "–" marks a run we do not have (or a number the paper does not print).
+* Datasets, initial models or scenarios outside the paper's tables go to generic tables.
+* An appendix lists the run folders behind every cell (relative links), with their own numbers.
+* Model panels (true / initial / every method, one colour scale) and velocity-MSE convergence
+  curves per dataset and initial model (clean data), and the NTK decay figure when given.
+* :func:`verify` recomputes the metrics of a random sample of runs from their saved ``model.npy``
+  and the rebuilt true model; the report states the result.
+* An "Analysis" section of statements computed from the numbers (no hand-written conclusions),
+  and a marked placeholder for the human-written interpretation.
+
+Everything is read from the run folders; nothing is re-run. The true model is rebuilt from each
+run's resolved config (benchmark files need ``$CRFWI_DATA_DIR``); where it cannot be built the
+report says so and skips the panels and the verification of those runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import random
+import shutil
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import paper_results as paper
+
+__all__ = ["RunRecord", "Cell", "collect", "aggregate", "verify", "write_report",
+           "add_report_parser", "SCENARIOS", "VERIFY_TOLERANCE"]
+
+#: The data scenarios named after the paper's Table 4 columns ("clean" = no degradation).
+SCENARIOS = ("clean", "noise4", "noise8", "lowcut4", "lowcut6", "shots9", "shots5")
+INITS = ("smooth", "linear", "constant")
+#: Which initial model's runs fill a degraded-data column when several exist (the paper's text and
+#: figure captions disagree, its numbers point to the linear start; PAPER.md §4.1).
+DEGRADED_INIT_PREFERENCE = ("linear", "constant", "smooth")
+#: crfwi's method names in the paper's row order.
+METHOD_ORDER = tuple(paper.METHOD_NAMES)
+CR_METHODS = ("siren", "gabor", "lowrank", "ig")
+#: A recomputed metric agrees with metrics.json when their relative difference is at most this.
+VERIFY_TOLERANCE = 1e-6
+_VERIFIED_KEYS = ("ssim", "ssim_gaussian", "mse", "mae", "rmse", "psnr", "rel_error")
+_DASH = "–"
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading run folders
+# ----------------------------------------------------------------------------------------------
+def _number(value: Any) -> float | None:
+    """A float from a JSON/CSV value ("inf"/"nan" strings included); None when absent."""
+    if value is None or isinstance(value, bool) or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class RunRecord:
+    """One run folder: where it is, what it is (from its path) and what it holds."""
+
+    key: str
+    path: Path
+    group: str
+    dataset: str
+    scale: str
+    init: str
+    scenario: str
+    method: str
+    seed: int
+    metrics: dict
+    config: dict
+    data: dict = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict:
+        return self.config.get("meta", {}) or {}
+
+    @property
+    def paper_method(self) -> str:
+        try:
+            return paper.paper_name(self.method)
+        except ValueError:
+            return str(self.metrics.get("paper_method") or self.method)
+
+    @property
+    def note(self) -> str:
+        return str(self.metrics.get("note") or self.config.get("note") or "")
+
+    @property
+    def iterations(self) -> int | None:
+        value = _number(self.metrics.get("iterations"))
+        return None if value is None else int(value)
+
+    @property
+    def shots_per_iteration(self) -> int:
+        return int(self.config.get("inversion", {}).get("shots_per_iteration", 0) or 0)
+
+    @property
+    def n_shots(self) -> int | None:
+        """The shots the run inverted (after a decimation scenario)."""
+        value = self.meta.get("n_shots") or self.data.get("n_shots")
+        if value is None:
+            value = self.config.get("survey", {}).get("n_shots")
+        return None if value is None else int(value)
+
+    @property
+    def seconds_per_epoch(self) -> float | None:
+        per_it = _number(self.metrics.get("seconds_per_iteration"))
+        shots = self.n_shots
+        if per_it is None:
+            return None
+        batch = self.shots_per_iteration
+        if batch <= 0 or not shots or batch >= shots:
+            return per_it
+        return per_it * shots / batch
+
+    @property
+    def params(self) -> int | None:
+        value = _number(self.metrics.get("params"))
+        return None if value is None else int(value)
+
+    @property
+    def peak_memory_mib(self) -> float | None:
+        return _number(self.metrics.get("peak_memory_mib"))
+
+    @property
+    def device(self) -> str:
+        return str(self.meta.get("device", "?"))
+
+    def value(self, metric: str) -> float | None:
+        return _number(self.metrics.get(metric))
+
+    def initial_value(self, metric: str) -> float | None:
+        return _number((self.metrics.get("initial") or {}).get(metric))
+
+    def config_without_meta(self) -> dict:
+        return {k: v for k, v in self.config.items() if k != "meta"}
+
+
+def _split_group(group: str) -> tuple[str, str]:
+    from .presets import SCALES
+
+    dataset, _, scale = group.rpartition("-")
+    if dataset and scale in SCALES:
+        return dataset, scale
+    return group, ""
+
+
+def _read_record(results: Path, metrics_path: Path) -> RunRecord | str:
+    """The record of one run folder, or a one-line reason why it is not one."""
+    folder = metrics_path.parent
+    parts = folder.relative_to(results).parts
+    key = "/".join(parts)
+    if len(parts) != 3:
+        return f"{key}: not at <group>/<init>-<scenario>/<method>-seed<N>"
+    group, case, run = parts
+    init, dash, scenario = case.partition("-")
+    method, sep, seed = run.rpartition("-seed")
+    if not (dash and scenario and sep and method and seed.isdigit()):
+        return f"{key}: not at <group>/<init>-<scenario>/<method>-seed<N>"
+    try:
+        metrics = json.loads(metrics_path.read_text())
+    except (OSError, ValueError) as err:
+        return f"{key}: unreadable metrics.json ({err})"
+    config: dict = {}
+    if (folder / "config.resolved.toml").is_file():
+        try:
+            config = tomllib.loads((folder / "config.resolved.toml").read_text())
+        except (OSError, ValueError) as err:
+            return f"{key}: unreadable config.resolved.toml ({err})"
+    data: dict = {}
+    if (folder / "data.json").is_file():
+        try:
+            data = json.loads((folder / "data.json").read_text())
+        except (OSError, ValueError):
+            data = {}
+    dataset, scale = _split_group(group)
+    return RunRecord(key=key, path=folder, group=group, dataset=dataset, scale=scale, init=init,
+                     scenario=scenario, method=method, seed=int(seed), metrics=metrics,
+                     config=config, data=data)
+
+
+def _scan(results_dir: str | Path) -> tuple[list[RunRecord], list[str], list[str]]:
+    results = Path(results_dir)
+    if not results.is_dir():
+        raise ValueError(f"results folder not found: {results}")
+    records, ignored = [], []
+    for metrics_path in sorted(results.rglob("metrics.json")):
+        item = _read_record(results, metrics_path)
+        (ignored if isinstance(item, str) else records).append(item)
+    done = {r.path for r in records}
+    incomplete = sorted("/".join(p.parent.relative_to(results).parts)
+                        for p in results.glob("*/*/*/config.resolved.toml")
+                        if p.parent not in done and not (p.parent / "metrics.json").is_file())
+    records.sort(key=lambda r: _record_order(r))
+    return records, ignored, incomplete
+
+
+def _method_rank(method: str) -> tuple[int, str]:
+    return (METHOD_ORDER.index(method), "") if method in METHOD_ORDER else (len(METHOD_ORDER), method)
+
+
+def _record_order(r: RunRecord) -> tuple:
+    dataset_rank = paper.DATASETS.index(r.dataset) if r.dataset in paper.DATASETS else 99
+    init_rank = INITS.index(r.init) if r.init in INITS else 9
+    scen_rank = SCENARIOS.index(r.scenario) if r.scenario in SCENARIOS else 99
+    return (dataset_rank, r.dataset, r.scale, init_rank, r.init, scen_rank, r.scenario,
+            _method_rank(r.method), r.seed)
+
+
+def collect(results_dir: str | Path) -> list[RunRecord]:
+    """One record per complete run folder (one with ``metrics.json``) under ``results_dir``, in
+    the paper's order (dataset, scale, initial model, scenario, method, seed)."""
+    return _scan(results_dir)[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Aggregation over seeds
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Cell:
+    """The runs of one (group, init, scenario, method) over seeds."""
+
+    group: str
+    init: str
+    scenario: str
+    method: str
+    runs: list[RunRecord]
+
+    @property
+    def n(self) -> int:
+        return len(self.runs)
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.runs]
+
+    def values(self, metric: str) -> list[float]:
+        return [v for v in (r.value(metric) for r in self.runs) if v is not None]
+
+    def stat(self, metric: str) -> tuple[float, float | None, int] | None:
+        """(mean, sample std or None for one value, n) of ``metric`` over the seeds."""
+        return _stat(self.values(metric))
+
+    def initial_stat(self, metric: str) -> tuple[float, float | None, int] | None:
+        return _stat([v for v in (r.initial_value(metric) for r in self.runs) if v is not None])
+
+
+def _stat(values: list[float]) -> tuple[float, float | None, int] | None:
+    if not values:
+        return None
+    array = np.asarray(values, dtype=float)
+    std = float(array.std(ddof=1)) if array.size > 1 else None
+    return float(array.mean()), std, int(array.size)
+
+
+def aggregate(records: list[RunRecord]) -> dict[tuple[str, str, str, str], Cell]:
+    """Records grouped over seeds: ``{(group, init, scenario, method): Cell}``."""
+    cells: dict[tuple[str, str, str, str], Cell] = {}
+    for r in records:
+        cell_key = (r.group, r.init, r.scenario, r.method)
+        if cell_key not in cells:
+            cells[cell_key] = Cell(r.group, r.init, r.scenario, r.method, [])
+        cells[cell_key].runs.append(r)
+    return cells
+
+
+# ----------------------------------------------------------------------------------------------
+# Verification
+# ----------------------------------------------------------------------------------------------
+class _TrueModels:
+    """True (and initial) models rebuilt from run configs, cached; failures remembered."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    @staticmethod
+    def _cache_key(record: RunRecord, initial: bool) -> str:
+        cfg = record.config_without_meta()
+        parts = {k: cfg.get(k) for k in ("model", "preset", "scale", "seed")}
+        if initial:
+            parts.update(initial=cfg.get("initial"), fix=cfg.get("inversion", {}).get("fix_water"))
+        return json.dumps(parts, sort_keys=True, default=str) + str(initial)
+
+    def true_model(self, record: RunRecord):
+        """(grid, true model [nz, nx] m/s, source) or raises ValueError with the reason."""
+        key = self._cache_key(record, False)
+        if key not in self._cache:
+            self._cache[key] = self._build(record, initial=False)
+        return self._unwrap(self._cache[key])
+
+    def true_and_initial(self, record: RunRecord):
+        """(grid, true, initial, source) or raises ValueError with the reason."""
+        key = self._cache_key(record, True)
+        if key not in self._cache:
+            self._cache[key] = self._build(record, initial=True)
+        return self._unwrap(self._cache[key])
+
+    @staticmethod
+    def _unwrap(item):
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    @staticmethod
+    def _build(record: RunRecord, *, initial: bool):
+        from .config import config_from_dict
+
+        try:
+            if not record.config:
+                raise ValueError("no config.resolved.toml")
+            config = config_from_dict(record.config_without_meta())
+            if initial:
+                from .experiment import build_experiment
+
+                exp = build_experiment(config, device="cpu")
+                return exp.grid, exp.true_model, exp.initial_model, "rebuilt from the run's config"
+            from .experiment import build_grid_and_true_model
+
+            grid, true = build_grid_and_true_model(config)
+            return grid, true, "rebuilt from the run's config"
+        except Exception as err:  # noqa: BLE001 - any failure: the report says why
+            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            return ValueError(f"true model not rebuilt: {message}")
+
+
+def _rel_diff(recomputed: float | None, stored: float | None) -> float:
+    if recomputed is None or stored is None:
+        return math.inf
+    if math.isnan(recomputed) and math.isnan(stored):
+        return 0.0
+    if math.isinf(recomputed) or math.isinf(stored):
+        return 0.0 if recomputed == stored else math.inf
+    return abs(recomputed - stored) / max(abs(stored), 1e-12)
+
+
+def verify(results_dir: str | Path | list[RunRecord], sample: int = 5, seed: int = 0, *,
+           tolerance: float = VERIFY_TOLERANCE, _models: _TrueModels | None = None) -> dict:
+    """Recompute the metrics of a random sample of ``sample`` runs (all if fewer; 0 = none) from
+    their ``model.npy`` and the true model rebuilt from their config, and compare with their
+    ``metrics.json``.
+
+    Returns ``{"sample", "seed", "tolerance", "checked": [{key, max_rel_diff, worst, diffs}],
+    "skipped": [{key, reason}], "max_rel_diff", "mismatches": [keys], "ok"}``; ``ok`` is True
+    when every checked run agrees to ``tolerance`` (relative) and at least one was checked.
+    """
+    from .metrics import evaluate
+
+    records = results_dir if isinstance(results_dir, list) else collect(results_dir)
+    if isinstance(sample, bool) or int(sample) != sample or sample < 0:
+        raise ValueError(f"the verification sample must be a whole number >= 0, got {sample!r}")
+    models = _models or _TrueModels()
+    chosen = random.Random(seed).sample(records, min(int(sample), len(records)))
+    chosen.sort(key=_record_order)
+    checked, skipped = [], []
+    for record in chosen:
+        model_path = record.path / "model.npy"
+        if not model_path.is_file():
+            skipped.append({"key": record.key, "reason": "no model.npy"})
+            continue
+        try:
+            _, true, source = models.true_model(record)
+        except ValueError as err:
+            skipped.append({"key": record.key, "reason": str(err)})
+            continue
+        try:
+            values = evaluate(np.load(model_path, allow_pickle=False), true)
+        except (ValueError, TypeError) as err:
+            checked.append({"key": record.key, "max_rel_diff": math.inf, "worst": "model.npy",
+                            "diffs": {}, "error": str(err), "source": source})
+            continue
+        diffs = {k: _rel_diff(values[k], record.value(k)) for k in _VERIFIED_KEYS
+                 if k in record.metrics}
+        worst = max(diffs, key=diffs.get) if diffs else ""
+        checked.append({"key": record.key, "max_rel_diff": diffs.get(worst, math.inf),
+                        "worst": worst, "diffs": diffs, "source": source,
+                        "recomputed": {k: values[k] for k in diffs}})
+    worst_all = max((c["max_rel_diff"] for c in checked), default=None)
+    mismatches = [c["key"] for c in checked if not c["max_rel_diff"] <= tolerance]
+    return {"sample": int(sample), "seed": seed, "tolerance": tolerance, "checked": checked,
+            "skipped": skipped, "max_rel_diff": worst_all, "mismatches": mismatches,
+            "ok": bool(checked) and not mismatches}
+
+
+# ----------------------------------------------------------------------------------------------
+# Formatting
+# ----------------------------------------------------------------------------------------------
+def _f(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return _DASH
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}f}"
+
+
+def _ours_text(stat, digits: int = 4) -> str:
+    if stat is None:
+        return _DASH
+    mean, std, n = stat
+    if n > 1 and std is not None:
+        return f"{_f(mean, digits)} ± {_f(std, digits)}, n={n}"
+    return _f(mean, digits)
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _best_indices(values: list[float | None], higher: bool) -> set[int]:
+    finite = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
+    if not finite:
+        return set()
+    target = (max if higher else min)(v for _, v in finite)
+    return {i for i, v in finite if v == target}
+
+
+def _rel(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path, start)).as_posix()
+
+
+# ----------------------------------------------------------------------------------------------
+# The report
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class _Column:
+    """One column of a metric table: our cells (by method) and the paper's values (by method)."""
+
+    header: str
+    cells: dict[str, Cell]
+    paper: dict[str, paper.PaperValue]
+    paper_best: set[str]
+    dataset: str = ""
+    key: str = ""
+
+
+class _Report:
+    def __init__(self, results_dir: Path, out_md: Path, *, ntk, verify_k: int, seed: int,
+                 command: str | None) -> None:
+        self.results = results_dir
+        self.out_md = out_md
+        self.base = out_md.parent
+        self.fig_dir = self.base / "figures"
+        self.records, self.ignored, self.incomplete = _scan(results_dir)
+        if not self.records:
+            raise ValueError(f"no run folders (<group>/<init>-<scenario>/<method>-seed<N>/"
+                             f"metrics.json) under {results_dir}")
+        self.cells = aggregate(self.records)
+        self.ntk = ntk
+        self.verify_k = verify_k
+        self.seed = seed
+        self.command = command
+        self.models = _TrueModels()
+        self.placed: set[tuple[str, str, str, str]] = set()
+        self.traced: dict[tuple[str, str, str, str], list[str]] = {}
+        self.lines: list[str] = []
+        self.figures: list[Path] = []
+        self.notes = self._group_notes()
+
+    # ------------------------------------------------------------------ helpers
+    def _group_notes(self) -> dict[str, list[str]]:
+        notes: dict[str, list[str]] = {}
+        for r in self.records:
+            if r.note and r.note not in notes.setdefault(r.group, []):
+                notes[r.group].append(r.note)
+        return {g: n for g, n in notes.items() if n}
+
+    def groups(self, dataset: str | None = None) -> list[str]:
+        seen: list[str] = []
+        for r in self.records:
+            if (dataset is None or r.dataset == dataset) and r.group not in seen:
+                seen.append(r.group)
+        return seen
+
+    def scales(self) -> list[str]:
+        scales = []
+        for r in self.records:
+            if r.dataset in paper.DATASETS and r.scale not in scales:
+                scales.append(r.scale)
+        return scales
+
+    def methods_in(self, groups: list[str]) -> list[str]:
+        ran = {c.method for c in self.cells.values() if c.group in groups}
+        rows = [m for m in METHOD_ORDER[:9]]
+        rows += sorted((m for m in ran if m not in rows), key=_method_rank)
+        return rows
+
+    def degraded_init(self, group: str, scenario: str) -> str | None:
+        inits = {c.init for c in self.cells.values() if c.group == group and c.scenario == scenario}
+        for init in DEGRADED_INIT_PREFERENCE:
+            if init in inits:
+                return init
+        return sorted(inits)[0] if inits else None
+
+    def cell_for(self, group: str, column: paper.Column, method: str) -> Cell | None:
+        init = column.init or self.degraded_init(group, column.scenario)
+        if init is None:
+            return None
+        return self.cells.get((group, init, column.scenario, method))
+
+    def _mark_placed(self, cell: Cell | None) -> None:
+        if cell is not None:
+            key = (cell.group, cell.init, cell.scenario, cell.method)
+            self.placed.add(key)
+            self.traced[key] = cell.keys
+
+    def column(self, group: str, dataset: str, column: paper.Column, methods: list[str],
+               metric: str, *, table: str | None = None, header: str | None = None) -> _Column:
+        cells, values = {}, {}
+        for method in methods:
+            cell = self.cell_for(group, column, method)
+            if cell is not None:
+                cells[method] = cell
+                self._mark_placed(cell)
+        for method in methods:
+            try:
+                value = paper.lookup(dataset, column.key, method, metric, table=table)
+            except ValueError:
+                value = None
+            if value is not None:
+                values[method] = value
+        best = set(paper.best(dataset, column.key, metric, table=table))
+        best_methods = {m for m in methods if m in paper.METHOD_NAMES
+                        and paper.METHOD_NAMES[m] in best}
+        return _Column(header or column.label, cells, values, best_methods, dataset, column.key)
+
+    def metric_table(self, columns: list[_Column], methods: list[str], metric: str, *,
+                     initial_row: bool = True) -> list[str]:
+        higher = paper.HIGHER_IS_BETTER.get(metric, False)
+        means = {}
+        for j, col in enumerate(columns):
+            for m in methods:
+                stat = col.cells[m].stat(metric) if m in col.cells else None
+                means[(j, m)] = stat
+        best = [_best_indices([means[(j, m)][0] if means[(j, m)] else None for m in methods], higher)
+                for j in range(len(columns))]
+        rows = []
+        for i, method in enumerate(methods):
+            label = paper.METHOD_NAMES.get(method, method)
+            row = [f"{label} ({method})"]
+            for j, col in enumerate(columns):
+                ours = _ours_text(means[(j, method)])
+                if i in best[j]:
+                    ours = f"**{ours}**"
+                value = col.paper.get(method)
+                theirs = _DASH if value is None else value.text + ("†" if method in col.paper_best else "")
+                row.append(f"{ours} ({theirs})")
+            rows.append(row)
+        if initial_row:
+            row = ["initial model"]
+            for col in columns:
+                stats = [c.initial_stat(metric) for c in col.cells.values()]
+                stats = [s for s in stats if s is not None]
+                row.append(f"{_f(stats[0][0])} ({_DASH})" if stats else f"{_DASH} ({_DASH})")
+            rows.append(row)
+        return _table(["Method"] + [c.header for c in columns], rows)
+
+    def _note_marks(self, groups: list[str]) -> list[str]:
+        out = []
+        for g in groups:
+            for note in self.notes.get(g, []):
+                out.append(f"> ‡ **{g}**: {_esc(note)} — the paper's number beside ours is for "
+                           "the paper's model, not this one.")
+        return out
+
+    # ------------------------------------------------------------------ sections
+    def header(self) -> None:
+        from . import __version__
+
+        cmd = self.command or f"crfwi report {self.results}"
+        n_groups = len(self.groups())
+        lines = [
+            "# crfwi results report: the paper's tables, ours beside theirs",
+            "",
+            f"Regenerate with: `{cmd}`"
+            + (" (run from the repository root; benchmark models need `CRFWI_DATA_DIR`, "
+               "e.g. `export CRFWI_DATA_DIR=../shared/models` as the Makefile does)"),
+            "",
+            f"* Generated: {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by crfwi {__version__}",
+            f"* Results folder: `{_rel(self.results, self.base)}` — {len(self.records)} complete "
+            f"run folders in {n_groups} group(s)"
+            + (f"; {len(self.incomplete)} incomplete (no metrics.json, left out)"
+               if self.incomplete else "")
+            + (f"; {len(self.ignored)} metrics.json outside the layout ignored" if self.ignored
+               else ""),
+            "* Paper: Chen et al., \"Unveiling the Mechanism of Continuous Representation "
+            "Full-Waveform Inversion\", ICLR 2026 — numbers from `crfwi.paper_results` "
+            "(PAPER.md §5, as printed).",
+            "",
+            "**Conventions.** A cell reads `ours (paper)`. Ours is one run's value, or "
+            "`mean ± std, n=N` over N seeds (std: sample standard deviation, ddof 1). "
+            "**Bold** = our best in the column (among the methods we ran); † = the paper's best in "
+            "the column (among all methods of its own table). `–` = no run of ours / no number in "
+            "the paper. SSIM higher is better; MSE ((km/s)²) and MAE (km/s) lower is better. "
+            "The row *initial model* gives our initial model's metrics. The paper reports single "
+            "runs. Every cell's run folders are listed in the appendix [Runs](#runs).",
+            "",
+            "## Machine and software",
+            "",
+        ]
+        machines: dict[tuple, int] = {}
+        for r in self.records:
+            m = r.meta
+            key = (m.get("device", "?"), m.get("crfwi_version", "?"), m.get("torch_version", "?"),
+                   m.get("deepwave_version", "?"), m.get("python_version", "?"),
+                   m.get("numpy_version", "?"))
+            machines[key] = machines.get(key, 0) + 1
+        lines += _table(["device", "crfwi", "torch", "deepwave", "python", "numpy", "runs"],
+                        [[_esc(str(v)) for v in k] + [str(n)] for k, n in machines.items()])
+        lines += ["", "(from `[meta]` of each run's `config.resolved.toml`)", "",
+                  "## Budget", ""]
+        budget: dict[tuple, dict] = {}
+        for r in self.records:
+            b = budget.setdefault((r.group, r.init), {"scenarios": [], "iterations": set(),
+                                                      "batch": set(), "shots": set(),
+                                                      "seeds": set(), "runs": 0, "methods": set()})
+            if r.scenario not in b["scenarios"]:
+                b["scenarios"].append(r.scenario)
+            b["iterations"].add(r.iterations)
+            b["batch"].add(r.shots_per_iteration)
+            b["shots"].add(r.n_shots)
+            b["seeds"].add(r.seed)
+            b["methods"].add(r.method)
+            b["runs"] += 1
+
+        def join(values):
+            return ", ".join(_DASH if v is None else str(v)
+                             for v in sorted(values, key=lambda v: (v is None, v)))
+
+        rows = []
+        for (group, init), b in budget.items():
+            batch = ", ".join(sorted("all" if v == 0 else str(v) for v in b["batch"]))
+            rows.append([group, init, ", ".join(b["scenarios"]), join(b["iterations"]), batch,
+                         join(b["shots"]), join(b["seeds"]), str(len(b["methods"])), str(b["runs"])])
+        lines += _table(["group", "initial model", "scenarios", "iterations",
+                         "shots per iteration", "shots (after decimation)", "seeds", "methods",
+                         "runs"], rows)
+        lines += ["", "One epoch = n_shots / shots_per_iteration iterations (shots per iteration "
+                  "0 = all shots). The paper's only stated budget is 500 (smooth) and 1500 "
+                  "(constant) epochs on BP.", ""]
+        self.lines += lines
+
+    def scenario_facts(self, group: str) -> list[str]:
+        """What each degraded scenario did, read from data.json and the config."""
+        out = []
+        for scenario in SCENARIOS[1:]:
+            runs = [r for r in self.records if r.group == group and r.scenario == scenario]
+            if not runs:
+                continue
+            freq = {r.config.get("survey", {}).get("freq") for r in runs}
+            facts = set()
+            for r in runs:
+                d = r.data
+                if _number(d.get("highpass_hz")):
+                    facts.add(f"low-cut below {d['highpass_hz']:g} Hz")
+                if _number(d.get("noise_k")):
+                    facts.add(f"noise std {d['noise_k']:g}σ0")
+                if d.get("shots_kept"):
+                    facts.add(f"{len(d['shots_kept'])} of {d.get('n_shots', '?')} shots")
+            src = ", ".join(f"{f:g} Hz" for f in sorted(f for f in freq if f is not None))
+            init = self.degraded_init(group, scenario)
+            out.append(f"`{scenario}`: {'; '.join(sorted(facts)) or 'see data.json'} "
+                       f"(source {src or '?'}; initial model: {init})")
+        return out
+
+    def table4(self, scale: str) -> None:
+        group = f"marmousi-{scale}" if scale else "marmousi"
+        methods = self.methods_in([group])
+        title = f"## Table 4 — Marmousi, all metrics (`{group}`)"
+        lines = [title, ""]
+        if group not in self.groups():
+            lines += [f"No runs of `{group}`: only the paper's numbers are shown.", ""]
+        for metric in paper.METRICS:
+            columns = [self.column(group, "marmousi", c, methods, metric)
+                       for c in paper.TABLE4_COLUMNS]
+            lines += [f"### {paper.METRIC_LABELS[metric]}", ""]
+            lines += self.metric_table(columns, methods, metric)
+            lines.append("")
+        facts = self.scenario_facts(group)
+        if facts:
+            lines += ["Our degraded-data columns (from each run's data.json and config): "
+                      + "; ".join(facts) + ". The paper: noise 4σ0/8σ0, low-cut 4/6 Hz under an "
+                      "8 Hz source, 9/5 of 13 shots; its initial model for these columns is "
+                      "ambiguous (PAPER.md §4.1; its numbers point to the linear start).", ""]
+        lines += self._note_marks([group])
+        self.lines += lines + [""]
+
+    def table5(self, scale: str) -> None:
+        lines = ["## Table 5 — 2004 BP, Salt and Overthrust, all metrics"
+                 + (f" (scale `{scale}`)" if scale else ""), ""]
+        groups = {ds: (f"{ds}-{scale}" if scale else ds) for ds in ("bp2004", "salt", "overthrust")}
+        methods = self.methods_in(list(groups.values()))
+        for metric in paper.METRICS:
+            columns = []
+            for ds, group in groups.items():
+                mark = "‡" if group in self.notes else ""
+                for c in paper.TABLE5_COLUMNS[ds]:
+                    columns.append(self.column(group, ds, c, methods, metric,
+                                               header=c.printed + mark))
+            label = ("SSIM ↑ (printed \"SSIM ↓\" in the paper, a typo)" if metric == "ssim"
+                     else paper.METRIC_LABELS[metric])
+            lines += [f"### {label}", ""]
+            lines += self.metric_table(columns, methods, metric)
+            lines.append("")
+        missing = [g for g in groups.values() if g not in self.groups()]
+        if missing:
+            lines += [f"No runs of {', '.join(f'`{g}`' for g in missing)}: only the paper's "
+                      "numbers are shown there.", ""]
+        lines += self._note_marks(list(groups.values()))
+        self.lines += lines + [""]
+
+    def table1(self, scale: str) -> None:
+        lines = ["## Table 1 — MSE ↓ and computing resources" + (f" (scale `{scale}`)" if scale else ""),
+                 ""]
+        groups = [f"{ds}-{scale}" if scale else ds for ds in paper.DATASETS]
+        methods = self.methods_in(groups)
+        columns = []
+        t4 = {c.key: c for c in paper.TABLE4_COLUMNS}
+        for printed, ds, key in paper.TABLE1_COLUMNS:
+            group = f"{ds}-{scale}" if scale else ds
+            mark = "‡" if group in self.notes else ""
+            columns.append(self.column(group, ds, t4[key], methods, "mse", table="1",
+                                       header=printed + mark))
+        lines += self.metric_table(columns, methods, "mse", initial_row=False)
+        lines += ["", "Paper values here are Table 1's own (see the inconsistencies below).", ""]
+        # compute columns
+        present = self.groups()
+        ref = (f"bp2004-{scale}" if scale else "bp2004")
+        if ref not in present:
+            candidates = [g for g in present if _split_group(g)[1] == scale] or present
+            ref = max(candidates, key=lambda g: sum(r.group == g for r in self.records))
+        rows = []
+        devices = set()
+        for method in methods:
+            runs = [r for r in self.records if r.group == ref and r.method == method]
+            devices.update(r.device for r in runs)
+            try:
+                theirs = paper.compute(method)
+            except ValueError:
+                theirs = {}
+            spe = _stat([v for v in (r.seconds_per_epoch for r in runs) if v is not None])
+            params = sorted({r.params for r in runs if r.params is not None})
+            mem = [r.peak_memory_mib for r in runs if r.peak_memory_mib is not None]
+            params_text = (_DASH if not params else "/".join(f"{p / 1000:.2f}" for p in params))
+            mem_text = _DASH if not mem else f"{max(mem) / 1024:.2f}"
+
+            def their(key):
+                return theirs[key].text if key in theirs else _DASH
+
+            rows.append([f"{paper.METHOD_NAMES.get(method, method)} ({method})",
+                         f"{_ours_text(spe, 3)} ({their('time_s_per_epoch')})",
+                         f"{params_text} ({their('params_k')})",
+                         f"{mem_text} ({their('memory_gb')})"])
+            for r in runs:
+                self.traced.setdefault(("compute", ref, "", method), []).append(r.key)
+        lines += [f"Compute columns, ours from the runs of `{ref}` "
+                  f"(device: {', '.join(sorted(devices)) or '?'}); the paper's from one BP shot "
+                  "on an RTX 3090.", ""]
+        lines += _table(["Method", "Time (s/epoch)", "Params (K)", "Peak memory (GB)"], rows)
+        lines += ["", "Seconds per epoch = seconds_per_iteration × n_shots / shots_per_iteration "
+                  "(mean ± std over the runs); params = trainable parameters / 1000 (all values "
+                  "seen); peak memory = the largest `peak_memory_mib` / 1024 (CUDA: peak "
+                  "allocation; CPU: the process's peak resident set, which includes the Python "
+                  "runtime and, in a process that ran several runs, the largest of them). "
+                  "`–` where a run does not record it.", ""]
+        lines += ["Inconsistencies of the paper between Table 1 and Tables 4/5 (each table keeps "
+                  "its own values here):", ""]
+        lines += [f"* {text}" for text in paper.INCONSISTENCIES]
+        lines.append("")
+        lines += self._note_marks(groups)
+        self.lines += lines + [""]
+
+    def other_runs(self) -> None:
+        rest = [c for k, c in self.cells.items() if k not in self.placed]
+        if not rest:
+            return
+        lines = ["## Other runs", "",
+                 "Runs outside the paper's tables (datasets, initial models or scenarios it does "
+                 "not report); ours only, best per column in bold.", ""]
+        groups: list[str] = []
+        for c in rest:
+            if c.group not in groups:
+                groups.append(c.group)
+        for group in groups:
+            cells = [c for c in rest if c.group == group]
+            combos: list[tuple[str, str]] = []
+            for c in cells:
+                if (c.init, c.scenario) not in combos:
+                    combos.append((c.init, c.scenario))
+            methods = sorted({c.method for c in cells}, key=_method_rank)
+            lines += [f"### `{group}`", ""]
+            for metric in paper.METRICS:
+                header = ["Method"] + [f"{i}-{s}" for i, s in combos]
+                higher = paper.HIGHER_IS_BETTER[metric]
+                grid = {(m, combo): self.cells.get((group, *combo, m)) for m in methods
+                        for combo in combos}
+                best = {combo: _best_indices(
+                    [(grid[(m, combo)].stat(metric) or (None,))[0] if grid[(m, combo)] else None
+                     for m in methods], higher) for combo in combos}
+                rows = []
+                for i, m in enumerate(methods):
+                    row = [f"{paper.METHOD_NAMES.get(m, m)} ({m})"]
+                    for combo in combos:
+                        cell = grid[(m, combo)]
+                        text = _ours_text(cell.stat(metric)) if cell else _DASH
+                        row.append(f"**{text}**" if i in best[combo] else text)
+                    rows.append(row)
+                lines += [f"{paper.METRIC_LABELS[metric]}:", ""] + _table(header, rows) + [""]
+            for c in cells:
+                self.traced[(c.group, c.init, c.scenario, c.method)] = c.keys
+            lines += self._note_marks([group])
+        self.lines += lines + [""]
+
+    # ------------------------------------------------------------------ figures
+    def model_panels(self) -> list[str]:
+        from .plotting import plot_models
+
+        lines = ["## Models (clean data)", "",
+                 "True model, initial model and each method's final model (lowest seed) on one "
+                 "colour scale (the true model's range), like the paper's Figs. 6/13.", ""]
+        any_figure = False
+        for group in self.groups():
+            for init in self._inits(group):
+                cells = [c for c in self.cells.values()
+                         if c.group == group and c.init == init and c.scenario == "clean"]
+                cells.sort(key=lambda c: _method_rank(c.method))
+                first = min((r for c in cells for r in c.runs), key=lambda r: r.seed)
+                title = f"{group}, {init} initial model, clean data"
+                try:
+                    grid, true, initial, _ = self.models.true_and_initial(first)
+                except ValueError as err:
+                    lines += [f"* {title}: no panels — {_esc(str(err))}.", ""]
+                    continue
+                panels = {"true": true, "initial": initial}
+                skipped = []
+                for c in cells:
+                    run = min(c.runs, key=lambda r: r.seed)
+                    path = run.path / "model.npy"
+                    if not path.is_file():
+                        skipped.append(f"{c.method} (no model.npy)")
+                        continue
+                    model = np.load(path, allow_pickle=False)
+                    if model.shape != true.shape:
+                        skipped.append(f"{c.method} (shape {model.shape} ≠ {true.shape})")
+                        continue
+                    panels[f"{run.paper_method} ({run.method}, seed {run.seed})"] = model
+                name = f"models_{group}_{init}-clean.png"
+                note = "; ".join(self.notes.get(group, []))
+                plot_models(panels, grid, self.fig_dir / name, vmin=float(true.min()),
+                            vmax=float(true.max()), title=title + (f"\n{note}" if note else ""))
+                self.figures.append(self.fig_dir / name)
+                any_figure = True
+                lines += [f"### {title}", "", f"![{title}]({_rel(self.fig_dir / name, self.base)})",
+                          ""]
+                if note:
+                    lines += [f"> ‡ {_esc(note)}", ""]
+                if skipped:
+                    lines += [f"Not shown: {', '.join(skipped)}.", ""]
+        if not any_figure and len(lines) == 4:
+            lines += ["No clean-data runs.", ""]
+        return lines
+
+    def _inits(self, group: str) -> list[str]:
+        inits = {c.init for c in self.cells.values() if c.group == group and c.scenario == "clean"}
+        return sorted(inits, key=lambda i: (INITS.index(i) if i in INITS else 9, i))
+
+    def convergence(self) -> list[str]:
+        from .plotting import _new_figure, _save
+
+        lines = ["## Convergence (velocity MSE, clean data)", "",
+                 "Velocity MSE against the true model vs iteration, from each run's "
+                 "`history.csv` (metrics are recorded every k iterations), one line per run, "
+                 "one colour per method (like the paper's Fig. 7).", ""]
+        colours = [f"C{i}" for i in range(10)]
+        for group in self.groups():
+            for init in self._inits(group):
+                cells = sorted((c for c in self.cells.values()
+                                if c.group == group and c.init == init and c.scenario == "clean"),
+                               key=lambda c: _method_rank(c.method))
+                fig = _new_figure(7.0, 4.2)
+                ax = fig.subplots()
+                drawn = 0
+                for k, c in enumerate(cells):
+                    for j, run in enumerate(sorted(c.runs, key=lambda r: r.seed)):
+                        xs, ys = _history_series(run.path / "history.csv", "mse")
+                        if not xs:
+                            continue
+                        ax.plot(xs, ys, color=colours[k % 10], lw=1.4 if j == 0 else 0.8,
+                                alpha=1.0 if j == 0 else 0.6,
+                                label=f"{run.paper_method} ({run.method})" if j == 0 else None)
+                        drawn += 1
+                title = f"{group}, {init} initial model, clean data"
+                if not drawn:
+                    lines += [f"* {title}: no history.csv with MSE values.", ""]
+                    continue
+                ax.set_yscale("log")
+                ax.set_xlabel("iteration")
+                ax.set_ylabel("velocity MSE ((km/s)²)")
+                ax.grid(True, which="both", alpha=0.3)
+                ax.legend(fontsize=7)
+                note = "; ".join(self.notes.get(group, []))
+                ax.set_title(title + (" ‡" if note else ""), fontsize=9)
+                name = f"convergence_{group}_{init}-clean.png"
+                _save(fig, self.fig_dir / name, 120)
+                self.figures.append(self.fig_dir / name)
+                lines += [f"![{title}]({_rel(self.fig_dir / name, self.base)})", ""]
+                if note:
+                    lines += [f"> ‡ {_esc(note)}", ""]
+        return lines
+
+    def ntk_section(self) -> list[str]:
+        lines = ["## NTK eigenvalue decay", ""]
+        if self.ntk is None:
+            return lines + ["No NTK spectrum given. Compute one with `crfwi ntk CONFIG.toml "
+                            "--methods pixel,siren,ig --out DIR` and pass `--ntk "
+                            "DIR/spectrum.json` (or a PNG) to include it.", ""]
+        source = Path(self.ntk)
+        if source.is_dir():
+            source = source / "spectrum.json" if (source / "spectrum.json").is_file() else source
+        if source.suffix.lower() == ".json":
+            curves = _ntk_curves(json.loads(source.read_text()))
+            from .plotting import plot_spectra
+
+            out = plot_spectra(curves, self.fig_dir / "ntk_decay.png",
+                               title="wave-based NTK: eigenvalues / λ1")
+            self.figures.append(out)
+            lines += [f"![NTK decay]({_rel(out, self.base)})", ""]
+            without = {m: v[1:] for m, v in curves.items() if len(v) > 2}
+            if without:
+                out2 = plot_spectra(without, self.fig_dir / "ntk_decay_without_mean.png",
+                                    title="leading mode removed: λk / λ2, k ≥ 2")
+                self.figures.append(out2)
+                lines += [f"![NTK decay without the leading mode]({_rel(out2, self.base)})", ""]
+            rows = []
+            for m, v in curves.items():
+                v = sorted((float(x) for x in v), reverse=True)
+                rows.append([m, str(len(v)), f"{v[0]:.3e}",
+                             f"{v[-1] / v[0]:.2e}" if v[0] else _DASH,
+                             f"{v[-1] / v[1]:.2e}" if len(v) > 2 and v[1] else _DASH])
+            lines += _table(["method", "k", "λ1", "λk/λ1", "λk/λ2"], rows)
+            lines += ["", f"Source: `{_rel(source, self.base)}`.", ""]
+        elif source.is_dir():
+            pngs = sorted(source.glob("*.png"))
+            for png in pngs:
+                target = self.fig_dir / f"ntk_{png.name}"
+                self._copy(png, target)
+                lines += [f"![{png.stem}]({_rel(target, self.base)})", ""]
+            lines += [f"Copied from `{_rel(source, self.base)}`." if pngs
+                      else f"No spectrum.json or PNG in `{source}`.", ""]
+        else:
+            target = self.fig_dir / "ntk_decay.png"
+            self._copy(source, target)
+            lines += [f"![NTK decay]({_rel(target, self.base)})", "",
+                      f"Copied from `{_rel(source, self.base)}`.", ""]
+        return lines
+
+    def _copy(self, source: Path, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        self.figures.append(target)
+
+    # ------------------------------------------------------------------ verification
+    def verification(self) -> list[str]:
+        lines = ["## Verification", ""]
+        if self.verify_k <= 0:
+            return lines + ["Not run (`--verify 0`).", ""]
+        result = verify(self.records, self.verify_k, self.seed, _models=self.models)
+        self.verify_result = result
+        n_checked = len(result["checked"])
+        lines.append(f"Recomputed the metrics of {n_checked} of a random sample of "
+                     f"{min(self.verify_k, len(self.records))} runs (seed {self.seed}) from their "
+                     "`model.npy` and the true model rebuilt from their config "
+                     "(`crfwi.metrics.evaluate`), against their `metrics.json` "
+                     f"(keys {', '.join(_VERIFIED_KEYS)}).")
+        lines.append("")
+        if n_checked:
+            verdict = ("**all agree**" if result["ok"] else
+                       f"**{len(result['mismatches'])} disagree**: "
+                       + ", ".join(f"`{k}`" for k in result["mismatches"]))
+            lines += [f"Largest relative difference: {result['max_rel_diff']:.3g} "
+                      f"(tolerance {result['tolerance']:g}) — {verdict}.", ""]
+            rows = [[f"`{c['key']}`", f"{c['max_rel_diff']:.3g}", c["worst"] or _DASH]
+                    for c in result["checked"]]
+            lines += _table(["run", "max relative difference", "metric"], rows) + [""]
+        for s in result["skipped"]:
+            lines.append(f"* skipped `{s['key']}`: {_esc(s['reason'])}")
+        if result["skipped"]:
+            lines.append("")
+        return lines
+
+    # ------------------------------------------------------------------ analysis
+    def analysis(self) -> list[str]:
+        lines = ["## Analysis (computed from the numbers above)", "",
+                 "Every statement here is generated from the tables; none is hand-written. "
+                 "Means over seeds are compared.", ""]
+        rows = []
+        ig_rows = []
+        for scale in self.scales():
+            for ds in paper.DATASETS:
+                group = f"{ds}-{scale}" if scale else ds
+                cols = paper.TABLE4_COLUMNS if ds == "marmousi" else paper.TABLE5_COLUMNS[ds]
+                for col in cols:
+                    cells = {m: self.cell_for(group, col, m) for m in METHOD_ORDER}
+                    cells = {m: c for m, c in cells.items() if c is not None and c.stat("mse")}
+                    if len(cells) < 2:
+                        continue
+                    ran = list(cells)
+                    ours = sorted(ran, key=lambda m: cells[m].stat("mse")[0])
+                    ours_ssim = max(ran, key=lambda m: cells[m].stat("ssim")[0]
+                                    if cells[m].stat("ssim") else -math.inf)
+                    p_all = paper.best(ds, col.key, "mse")
+                    p_ran = paper.best(ds, col.key, "mse", among=ran)
+                    p_values = paper.column_values(ds, col.key, "mse", table=paper.primary_table(ds))
+                    p_sorted = sorted((m for m in ran if paper.METHOD_NAMES.get(m) in p_values),
+                                      key=lambda m: p_values[paper.METHOD_NAMES[m]].value)
+                    agree = ("yes" if p_ran and paper.METHOD_NAMES.get(ours[0]) in p_ran else "no")
+                    ig = (f"{ours.index('ig') + 1}/{len(ours)}" if "ig" in ours else _DASH)
+                    ig_p = (f"{p_sorted.index('ig') + 1}/{len(p_sorted)}" if "ig" in p_sorted
+                            else _DASH)
+                    rows.append([group, col.label, str(len(ran)),
+                                 f"{paper.METHOD_NAMES.get(ours[0], ours[0])}",
+                                 paper.METHOD_NAMES.get(ours_ssim, ours_ssim),
+                                 ", ".join(p_all) or _DASH, ", ".join(p_ran) or _DASH, agree,
+                                 ig, ig_p])
+                    if "ig" in ours:
+                        ig_rows.append((group, col.label, ours.index("ig") + 1, len(ours)))
+        if rows:
+            lines += ["### Best method per column", ""]
+            lines += _table(["group", "column", "methods compared", "our best (MSE)",
+                             "our best (SSIM)", "paper's best (MSE, all methods)",
+                             "paper's best (MSE, among the methods we ran)", "same best",
+                             "IG-FWI rank, ours (MSE)", "IG-FWI rank, paper (same methods)"], rows)
+            lines.append("")
+        if ig_rows:
+            held = [r for r in ig_rows if r[2] <= 2]
+            failed = [f"{g} {c} (rank {k}/{n})" for g, c, k, n in ig_rows if k > 2]
+            lines += ["### Claim: IG-FWI is best or second in every column (paper: best in 7 of "
+                      "Table 1's 11 columns, second in the other 4)", "",
+                      f"Ours (MSE): holds in {len(held)} of {len(ig_rows)} columns with IG-FWI and "
+                      "at least one other method"
+                      + (f"; not in: {', '.join(failed)}." if failed else "."), ""]
+        lines += self._claim_constant()
+        lines += self._claim_seeds()
+        lines += ["## Interpretation", "",
+                  "> **[PLACEHOLDER — human-written interpretation goes here.]** What the numbers "
+                  "above do and do not support, how the reduced (CPU-scale) budget and grids "
+                  "limit the comparison with the paper, and where ours and the paper's disagree.",
+                  ""]
+        return lines
+
+    def _constant_cells(self):
+        for scale in self.scales():
+            for ds in paper.DATASETS:
+                group = f"{ds}-{scale}" if scale else ds
+                cells = {m: self.cells.get((group, "constant", "clean", m)) for m in METHOD_ORDER}
+                cells = {m: c for m, c in cells.items() if c is not None and c.stat("mse")}
+                if cells:
+                    yield ds, group, cells
+
+    def _claim_constant(self) -> list[str]:
+        lines = []
+        rows = []
+        mpe = []
+        for ds, group, cells in self._constant_cells():
+            pixel = cells.get("pixel")
+            p_pixel = paper.lookup(ds, "constant", "pixel", "mse")
+            for m in CR_METHODS:
+                if m not in cells or pixel is None:
+                    continue
+                mean, std, n = cells[m].stat("mse")
+                pm, ps, pn = pixel.stat("mse")
+                p_m = paper.lookup(ds, "constant", m, "mse")
+                overlap = _DASH
+                if std is not None and ps is not None:
+                    overlap = "yes" if abs(mean - pm) <= std + ps else "no"
+                rows.append([group, paper.METHOD_NAMES[m], _ours_text((mean, std, n)),
+                             _ours_text((pm, ps, pn)), f"{mean / pm:.2f}" if pm else _DASH,
+                             "yes" if mean < pm else "no", overlap,
+                             f"{p_m.value / p_pixel.value:.2f}" if p_m and p_pixel else _DASH])
+            if "hashgrid" in cells:
+                c = cells["hashgrid"]
+                mean = c.stat("mse")[0]
+                init = c.initial_stat("mse")
+                p_h = paper.lookup(ds, "constant", "hashgrid", "mse")
+                facts = [f"{group}: MPE-FWI final MSE {_f(mean)}"]
+                if init:
+                    facts.append(f"initial model MSE {_f(init[0])} (final / initial = "
+                                 f"{mean / init[0]:.2f})")
+                if pixel is not None:
+                    pm = pixel.stat("mse")[0]
+                    facts.append(f"ADFWI {_f(pm)} (MPE-FWI {'worse' if mean > pm else 'better'})")
+                if p_h and p_pixel:
+                    facts.append(f"paper: MPE-FWI {p_h.text} vs ADFWI {p_pixel.text} "
+                                 f"({'worse' if p_h.value > p_pixel.value else 'better'})")
+                mpe.append("* " + "; ".join(facts) + ".")
+        if rows:
+            lines += ["### Claim: CR-FWI is far better than pixel FWI (ADFWI) from a constant "
+                      "initial model", ""]
+            lines += _table(["group", "method", "MSE", "ADFWI MSE", "ratio to ADFWI",
+                             "lower than ADFWI", "mean ± std ranges overlap",
+                             "paper's ratio to ADFWI"], rows)
+            lines.append("")
+        if mpe:
+            lines += ["### Claim: MPE-FWI (hash grid) fails from a constant initial model", ""]
+            lines += mpe + [""]
+        return lines
+
+    def _claim_seeds(self) -> list[str]:
+        lines = []
+        for ds, group, cells in self._constant_cells():
+            counts = {m: c.n for m, c in cells.items()}
+            few = [f"{paper.METHOD_NAMES.get(m, m)} (n={n})" for m, n in counts.items() if n < 3]
+            lines.append(f"* `{group}` constant start: seeds per method "
+                         + ", ".join(f"{paper.METHOD_NAMES.get(m, m)} {n}" for m, n in counts.items())
+                         + (f"; fewer than 3 seeds: {', '.join(few)}." if few else
+                            "; every method has at least 3 seeds."))
+        if lines:
+            lines = ["### Seeds in the constant-start column (the paper reports single runs)",
+                     ""] + lines + [""]
+        return lines
+
+    # ------------------------------------------------------------------ appendix
+    def appendix(self) -> list[str]:
+        lines = ['<a id="runs"></a>', "", "## Runs", "",
+                 "Every cell of ours traces to the run folders below: the cell of group G, "
+                 "column (initial model I, scenario S) and method M is the mean over the folders "
+                 "`G/I-S/M-seed*` listed here (a degraded-data column of Table 4 uses the initial "
+                 "model stated under the table). Folder links are relative to this report.", ""]
+        rows = []
+        for key, cell in self.cells.items():
+            for r in cell.runs:
+                spe = r.seconds_per_epoch
+                rows.append([f"[`{r.key}`]({_rel(r.path, self.base)})", str(r.seed),
+                             _DASH if r.iterations is None else str(r.iterations),
+                             _f(r.value("ssim")), _f(r.value("mse")), _f(r.value("mae")),
+                             _f(spe, 3), _DASH if r.params is None else str(r.params),
+                             _f(r.peak_memory_mib, 0), "‡" if r.note else ""])
+        lines += _table(["run folder", "seed", "iterations", "SSIM", "MSE", "MAE", "s/epoch",
+                         "params", "peak MiB", "note"], rows)
+        lines.append("")
+        if self.incomplete:
+            lines += ["Incomplete run folders (no metrics.json; not in any table): "
+                      + ", ".join(f"`{k}`" for k in self.incomplete), ""]
+        if self.ignored:
+            lines += ["Ignored: " + "; ".join(_esc(s) for s in self.ignored), ""]
+        return lines
+
+    # ------------------------------------------------------------------ all
+    def write(self) -> Path:
+        self.verify_result: dict | None = None
+        self.header()
+        for scale in self.scales():
+            self.table4(scale)
+            self.table5(scale)
+            self.table1(scale)
+        self.other_runs()
+        body = self.lines
+        self.lines = []
+        body += self.model_panels()
+        body += self.convergence()
+        body += self.ntk_section()
+        body += self.verification()
+        body += self.analysis()
+        body += self.appendix()
+        self.out_md.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.out_md.with_name(f".{self.out_md.name}.{os.getpid()}.tmp")
+        tmp.write_text("\n".join(body).rstrip() + "\n")
+        os.replace(tmp, self.out_md)
+        return self.out_md
+
+
+def _history_series(path: Path, key: str) -> tuple[list[float], list[float]]:
+    if not path.is_file():
+        return [], []
+    xs, ys = [], []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            it, value = _number(row.get("iteration")), _number(row.get(key))
+            if it is not None and value is not None and math.isfinite(value) and value > 0:
+                xs.append(it)
+                ys.append(value)
+    return xs, ys
+
+
+def _ntk_curves(payload: dict) -> dict[str, list[float]]:
+    """Eigenvalues per method from a ``crfwi ntk`` spectrum.json ({"methods": {m: [{"eigenvalues":
+    [...]}, ...]}}, the first record = initialisation), or a plain {method: [eigenvalues]}."""
+    methods = payload.get("methods", payload) if isinstance(payload, dict) else None
+    if not isinstance(methods, dict):
+        raise ValueError("NTK spectrum JSON: expected {\"methods\": {method: ...}}")
+    curves = {}
+    for name, value in methods.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            value = value[0].get("eigenvalues")
+        elif isinstance(value, dict):
+            value = value.get("eigenvalues")
+        if isinstance(value, list) and value:
+            curves[str(name)] = [float(v) for v in value]
+    if not curves:
+        raise ValueError("NTK spectrum JSON holds no eigenvalues")
+    return curves
+
+
+def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
+                 ntk: str | Path | None = None, verify: int = 5, seed: int = 0,
+                 command: str | None = None) -> Path:
+    """Write the Markdown report of ``results_dir`` to ``out_md`` (default
+    ``RESULTS_DIR/report.md``) and its figures to ``figures/`` next to it; returns the path.
+
+    ``ntk``: a ``crfwi ntk`` spectrum.json, a folder holding one (or PNGs), or a PNG, shown as
+    the NTK decay figure. ``verify``: how many randomly chosen runs (``seed``) to recompute
+    (0 = none). ``command``: the command line printed as the way to regenerate the report
+    (default: the equivalent ``crfwi report`` call).
+    """
+    results = Path(results_dir)
+    out = Path(out_md) if out_md is not None else results / "report.md"
+    if out.suffix.lower() != ".md":
+        raise ValueError(f"the report must be a .md file, got {str(out)!r}")
+    if ntk is not None and not Path(ntk).exists():
+        raise ValueError(f"--ntk {str(ntk)!r} not found")
+    if ntk is not None and Path(ntk).is_file() and Path(ntk).suffix.lower() not in (".json", ".png"):
+        raise ValueError(f"--ntk expects a spectrum .json, a .png or a folder, got {str(ntk)!r}")
+    if isinstance(verify, bool) or int(verify) != verify or verify < 0:
+        raise ValueError(f"--verify must be a whole number >= 0, got {verify!r}")
+    if command is None:
+        command = f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "") \
+                  + f" --verify {int(verify)}"
+    report = _Report(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command)
+    return report.write()
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+# ----------------------------------------------------------------------------------------------
+def add_report_parser(subparsers) -> argparse.ArgumentParser:
+    """Add ``crfwi report RESULTS_DIR [--out report.md] [--ntk PATH] [--verify K]`` to an argparse
+    ``subparsers`` object (handler set as ``func``)."""
+    p = subparsers.add_parser("report", help="write a Markdown report of a results folder "
+                              "(the paper's tables, ours beside theirs, figures)")
+    p.add_argument("results_dir", metavar="RESULTS_DIR",
+                   help="folder of run folders <preset>-<scale>/<init>-<scenario>/<method>-seed<N>")
+    p.add_argument("--out", help="the report (default RESULTS_DIR/report.md); figures go to "
+                   "figures/ next to it")
+    p.add_argument("--ntk", metavar="PATH",
+                   help="NTK spectrum: a `crfwi ntk` spectrum.json, its folder, or a PNG")
+    p.add_argument("--verify", type=int, default=5, metavar="K",
+                   help="recompute the metrics of K random runs from their saved models "
+                   "(default 5; 0 = skip)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the verification sample (default 0)")
+    p.set_defaults(func=_cmd_report)
+    return p
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    out = Path(args.out) if args.out else Path(args.results_dir) / "report.md"
+    command = (f"crfwi report {args.results_dir} --out {out}"
+               + (f" --ntk {args.ntk}" if args.ntk else "")
+               + f" --verify {args.verify}" + (f" --seed {args.seed}" if args.seed else ""))
+    path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
+                        command=command)
+    print(f"report: {path}")
+    return 0

@@ -218,7 +218,9 @@ def _scan(results_dir: str | Path) -> tuple[list[RunRecord], list[str], list[str
 
 
 def _method_rank(method: str) -> tuple[int, str]:
-    return (METHOD_ORDER.index(method), "") if method in METHOD_ORDER else (len(METHOD_ORDER), method)
+    if method in METHOD_ORDER:
+        return METHOD_ORDER.index(method), ""
+    return len(METHOD_ORDER), method
 
 
 def _record_order(r: RunRecord) -> tuple:
@@ -481,6 +483,8 @@ class _Report:
         self.models = _TrueModels()
         self.placed: set[tuple[str, str, str, str]] = set()
         self.traced: dict[tuple[str, str, str, str], list[str]] = {}
+        self.where: dict[tuple[str, str, str, str], list[str]] = {}
+        self.compute_runs: set[str] = set()
         self.lines: list[str] = []
         self.figures: list[Path] = []
         self.notes = self._group_notes()
@@ -526,20 +530,23 @@ class _Report:
             return None
         return self.cells.get((group, init, column.scenario, method))
 
-    def _mark_placed(self, cell: Cell | None) -> None:
+    def _mark_placed(self, cell: Cell | None, where: str = "") -> None:
         if cell is not None:
             key = (cell.group, cell.init, cell.scenario, cell.method)
             self.placed.add(key)
             self.traced[key] = cell.keys
+            if where and where not in self.where.setdefault(key, []):
+                self.where[key].append(where)
 
     def column(self, group: str, dataset: str, column: paper.Column, methods: list[str],
-               metric: str, *, table: str | None = None, header: str | None = None) -> _Column:
+               metric: str, *, table: str | None = None, header: str | None = None,
+               where: str = "") -> _Column:
         cells, values = {}, {}
         for method in methods:
             cell = self.cell_for(group, column, method)
             if cell is not None:
                 cells[method] = cell
-                self._mark_placed(cell)
+                self._mark_placed(cell, f"{where} · {header or column.label}" if where else "")
         for method in methods:
             try:
                 value = paper.lookup(dataset, column.key, method, metric, table=table)
@@ -560,8 +567,8 @@ class _Report:
             for m in methods:
                 stat = col.cells[m].stat(metric) if m in col.cells else None
                 means[(j, m)] = stat
-        best = [_best_indices([means[(j, m)][0] if means[(j, m)] else None for m in methods], higher)
-                for j in range(len(columns))]
+        best = [_best_indices([means[(j, m)][0] if means[(j, m)] else None for m in methods],
+                              higher) for j in range(len(columns))]
         rows = []
         for i, method in enumerate(methods):
             label = paper.METHOD_NAMES.get(method, method)
@@ -571,7 +578,8 @@ class _Report:
                 if i in best[j]:
                     ours = f"**{ours}**"
                 value = col.paper.get(method)
-                theirs = _DASH if value is None else value.text + ("†" if method in col.paper_best else "")
+                mark = "†" if method in col.paper_best else ""
+                theirs = _DASH if value is None else value.text + mark
                 row.append(f"{ours} ({theirs})")
             rows.append(row)
         if initial_row:
@@ -659,7 +667,8 @@ class _Report:
         for (group, init), b in budget.items():
             batch = ", ".join(sorted("all" if v == 0 else str(v) for v in b["batch"]))
             rows.append([group, init, ", ".join(b["scenarios"]), join(b["iterations"]), batch,
-                         join(b["shots"]), join(b["seeds"]), str(len(b["methods"])), str(b["runs"])])
+                         join(b["shots"]), join(b["seeds"]), str(len(b["methods"])),
+                         str(b["runs"])])
         lines += _table(["group", "initial model", "scenarios", "iterations",
                          "shots per iteration", "shots (after decimation)", "seeds", "methods",
                          "runs"], rows)
@@ -699,7 +708,7 @@ class _Report:
         if group not in self.groups():
             lines += [f"No runs of `{group}`: only the paper's numbers are shown.", ""]
         for metric in paper.METRICS:
-            columns = [self.column(group, "marmousi", c, methods, metric)
+            columns = [self.column(group, "marmousi", c, methods, metric, where="Table 4")
                        for c in paper.TABLE4_COLUMNS]
             lines += [f"### {paper.METRIC_LABELS[metric]}", ""]
             lines += self.metric_table(columns, methods, metric)
@@ -724,7 +733,7 @@ class _Report:
                 mark = "‡" if group in self.notes else ""
                 for c in paper.TABLE5_COLUMNS[ds]:
                     columns.append(self.column(group, ds, c, methods, metric,
-                                               header=c.printed + mark))
+                                               header=c.printed + mark, where="Table 5"))
             label = ("SSIM ↑ (printed \"SSIM ↓\" in the paper, a typo)" if metric == "ssim"
                      else paper.METRIC_LABELS[metric])
             lines += [f"### {label}", ""]
@@ -738,8 +747,8 @@ class _Report:
         self.lines += lines + [""]
 
     def table1(self, scale: str) -> None:
-        lines = ["## Table 1 — MSE ↓ and computing resources" + (f" (scale `{scale}`)" if scale else ""),
-                 ""]
+        lines = ["## Table 1 — MSE ↓ and computing resources"
+                 + (f" (scale `{scale}`)" if scale else ""), ""]
         groups = [f"{ds}-{scale}" if scale else ds for ds in paper.DATASETS]
         methods = self.methods_in(groups)
         columns = []
@@ -748,7 +757,7 @@ class _Report:
             group = f"{ds}-{scale}" if scale else ds
             mark = "‡" if group in self.notes else ""
             columns.append(self.column(group, ds, t4[key], methods, "mse", table="1",
-                                       header=printed + mark))
+                                       header=printed + mark, where="Table 1"))
         lines += self.metric_table(columns, methods, "mse", initial_row=False)
         lines += ["", "Paper values here are Table 1's own (see the inconsistencies below).", ""]
         # compute columns
@@ -780,7 +789,7 @@ class _Report:
                          f"{params_text} ({their('params_k')})",
                          f"{mem_text} ({their('memory_gb')})"])
             for r in runs:
-                self.traced.setdefault(("compute", ref, "", method), []).append(r.key)
+                self.compute_runs.add(r.key)
         lines += [f"Compute columns, ours from the runs of `{ref}` "
                   f"(device: {', '.join(sorted(devices)) or '?'}); the paper's from one BP shot "
                   "on an RTX 3090.", ""]
@@ -836,6 +845,8 @@ class _Report:
                 lines += [f"{paper.METRIC_LABELS[metric]}:", ""] + _table(header, rows) + [""]
             for c in cells:
                 self.traced[(c.group, c.init, c.scenario, c.method)] = c.keys
+                self.where.setdefault((c.group, c.init, c.scenario, c.method), []).append(
+                    f"Other runs · {c.init}-{c.scenario}")
             lines += self._note_marks([group])
         self.lines += lines + [""]
 
@@ -1011,9 +1022,13 @@ class _Report:
             rows = [[f"`{c['key']}`", f"{c['max_rel_diff']:.3g}", c["worst"] or _DASH]
                     for c in result["checked"]]
             lines += _table(["run", "max relative difference", "metric"], rows) + [""]
-        for s in result["skipped"]:
-            lines.append(f"* skipped `{s['key']}`: {_esc(s['reason'])}")
-        if result["skipped"]:
+        reasons: dict[str, list[str]] = {}
+        for item in result["skipped"]:
+            reasons.setdefault(item["reason"], []).append(item["key"])
+        for reason, keys in reasons.items():
+            lines.append(f"* skipped {len(keys)} run(s) — {_esc(reason)}: "
+                         + ", ".join(f"`{k}`" for k in keys))
+        if reasons:
             lines.append("")
         return lines
 
@@ -1039,7 +1054,8 @@ class _Report:
                                     if cells[m].stat("ssim") else -math.inf)
                     p_all = paper.best(ds, col.key, "mse")
                     p_ran = paper.best(ds, col.key, "mse", among=ran)
-                    p_values = paper.column_values(ds, col.key, "mse", table=paper.primary_table(ds))
+                    p_values = paper.column_values(ds, col.key, "mse",
+                                                   table=paper.primary_table(ds))
                     p_sorted = sorted((m for m in ran if paper.METHOD_NAMES.get(m) in p_values),
                                       key=lambda m: p_values[paper.METHOD_NAMES[m]].value)
                     agree = ("yes" if p_ran and paper.METHOD_NAMES.get(ours[0]) in p_ran else "no")
@@ -1140,7 +1156,8 @@ class _Report:
             counts = {m: c.n for m, c in cells.items()}
             few = [f"{paper.METHOD_NAMES.get(m, m)} (n={n})" for m, n in counts.items() if n < 3]
             lines.append(f"* `{group}` constant start: seeds per method "
-                         + ", ".join(f"{paper.METHOD_NAMES.get(m, m)} {n}" for m, n in counts.items())
+                         + ", ".join(f"{paper.METHOD_NAMES.get(m, m)} {n}"
+                                     for m, n in counts.items())
                          + (f"; fewer than 3 seeds: {', '.join(few)}." if few else
                             "; every method has at least 3 seeds."))
         if lines:
@@ -1157,14 +1174,19 @@ class _Report:
                  "model stated under the table). Folder links are relative to this report.", ""]
         rows = []
         for key, cell in self.cells.items():
+            where = list(self.where.get(key, []))
             for r in cell.runs:
                 spe = r.seconds_per_epoch
-                rows.append([f"[`{r.key}`]({_rel(r.path, self.base)})", str(r.seed),
+                used = where + (["Table 1 · compute"] if r.key in self.compute_runs else [])
+                rows.append([f"[`{r.key}`]({_rel(r.path, self.base)})",
+                             _esc("; ".join(used)) or _DASH,
+                             str(r.seed),
                              _DASH if r.iterations is None else str(r.iterations),
                              _f(r.value("ssim")), _f(r.value("mse")), _f(r.value("mae")),
                              _f(spe, 3), _DASH if r.params is None else str(r.params),
                              _f(r.peak_memory_mib, 0), "‡" if r.note else ""])
-        lines += _table(["run folder", "seed", "iterations", "SSIM", "MSE", "MAE", "s/epoch",
+        lines += _table(["run folder", "cells of ours it enters (mean over its seeds)", "seed",
+                         "iterations", "SSIM", "MSE", "MAE", "s/epoch",
                          "params", "peak MiB", "note"], rows)
         lines.append("")
         if self.incomplete:
@@ -1247,7 +1269,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
         raise ValueError(f"the report must be a .md file, got {str(out)!r}")
     if ntk is not None and not Path(ntk).exists():
         raise ValueError(f"--ntk {str(ntk)!r} not found")
-    if ntk is not None and Path(ntk).is_file() and Path(ntk).suffix.lower() not in (".json", ".png"):
+    if (ntk is not None and Path(ntk).is_file()
+            and Path(ntk).suffix.lower() not in (".json", ".png")):
         raise ValueError(f"--ntk expects a spectrum .json, a .png or a folder, got {str(ntk)!r}")
     if isinstance(verify, bool) or int(verify) != verify or verify < 0:
         raise ValueError(f"--verify must be a whole number >= 0, got {verify!r}")
@@ -1275,7 +1298,8 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--verify", type=int, default=5, metavar="K",
                    help="recompute the metrics of K random runs from their saved models "
                    "(default 5; 0 = skip)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the verification sample (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the verification sample (default 0)")
     p.set_defaults(func=_cmd_report)
     return p
 

@@ -280,3 +280,37 @@ def test_invert_on_cuda_matches_cpu(toy_config, tmp_path, capsys):
     # float32 on two devices: same trajectory up to rounding.
     assert metrics["cuda"]["mse"] == pytest.approx(metrics["cpu"]["mse"], rel=1e-3)
     assert metrics["cuda"]["ssim"] == pytest.approx(metrics["cpu"]["ssim"], abs=1e-3)
+
+
+def test_ntk_drift_is_recorded_and_survives_a_resume(toy_config, tmp_path, capsys, monkeypatch):
+    import json
+
+    out = tmp_path / "run"
+    common = ["--set", "output.ntk_every=3", "--set", "output.ntk_eigs=2", "--set", "survey.nt=60"]
+    _interrupt_at(monkeypatch, 4, "sigint")
+    code, _, err = run(["invert", toy_config, "--out", out, *common], capsys)
+    assert code == 130, err
+    monkeypatch.undo()
+    code, _, err = run(["invert", "--resume", out], capsys)
+    assert code == 0, err
+    drift = json.loads((out / "ntk_drift.json").read_text())
+    records = drift["records"]
+    assert [r["iteration"] for r in records] == [0, 3, 6]
+    assert records[0]["relative_change"] == 0.0 and records[2]["relative_change"] > 0
+    assert all(len(r["eigenvalues"]) == 2 and r["eigenvalues"][0] >= r["eigenvalues"][1] for r in records)
+    history = io.load_csv(out / "history.csv")
+    assert [r["ntk_change"] is not None for r in history] == [i % 3 == 0 for i in range(7)]
+
+
+def test_ntk_command_on_a_config(toy_config, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "ntk"
+    code, stdout, err = run(["ntk", toy_config, "--methods", "pixel,siren", "--k", "3", "--out", out,
+                             "--set", "survey.nt=60", "--device", "cpu"], capsys)
+    assert code == 0, err
+    spectrum = json.loads((out / "spectrum.json").read_text())
+    assert set(spectrum["methods"]) == {"pixel", "siren"}
+    assert (out / "spectra.png").is_file()
+    code, _, err = run(["ntk"], capsys)
+    assert code == 2 and "CONFIG.toml or --preset" in err

@@ -171,10 +171,15 @@ class InversionSection:
 @dataclass
 class OutputSection:
     """``metrics_every`` k: metrics vs the true model every k iterations (and the last);
-    ``checkpoint_every``: how often the run becomes resumable."""
+    ``checkpoint_every``: how often the run becomes resumable; ``ntk_every`` k > 0: record the
+    wave-based NTK's top ``ntk_eigs`` eigenvalues and its relative change since iteration 0 every
+    k iterations (matrix-free estimates, :class:`crfwi.ntk.KernelMonitor`; each costs a few
+    dozen Born + adjoint solves) into ``ntk_drift.json``; 0 = off."""
 
     metrics_every: int = 10
     checkpoint_every: int = 10
+    ntk_every: int = 0
+    ntk_eigs: int = 5
     figures: bool = True
     progress: bool = True
 

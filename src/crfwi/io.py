@@ -46,13 +46,16 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
 
 
 def _plain(value: Any) -> Any:
-    """JSON/TOML-safe copy: numpy scalars → Python, tuples → lists, None dropped from dicts."""
+    """JSON/TOML-safe copy: numpy scalars and arrays → Python, tuples → lists, None dropped from
+    dicts."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
     if isinstance(value, Path):
         return str(value)
     return value

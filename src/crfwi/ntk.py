@@ -37,7 +37,6 @@ normalisation is offered.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -46,6 +45,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 from torch import nn
+
+from . import io
 
 __all__ = [
     "WaveNTK", "SPACES", "spectrum", "theta_m_spectrum", "lanczos_top", "decay_summary",
@@ -437,8 +438,8 @@ class KernelMonitor:
         call; the ratio of two estimates, biased but consistent); ``frobenius`` ≈ ‖Θ(τ)‖_F from
         the same probes; ``cost`` (Born/adjoint calls, per-shot wave solves, seconds).
 
-    Θ(0) is the kernel at the first call; a resumed run starts a new reference (the probes'
-    images are not checkpointed).
+    Θ(0) is the kernel at the first call. :meth:`state_dict` / :meth:`load_state_dict` carry the
+    records and Θ(0)'s probe images through a checkpoint, so a resumed run keeps its reference.
 
     Args:
         every: call period in iterations (the runner checks :meth:`due`).
@@ -470,6 +471,13 @@ class KernelMonitor:
         self.records: list[dict] = []
         self._probes: torch.Tensor | None = None
         self._reference: torch.Tensor | None = None
+
+    def state_dict(self) -> dict:
+        return {"records": list(self.records), "reference": self._reference}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.records = list(state.get("records", []))
+        self._reference = state.get("reference")
 
     def due(self, iteration: int) -> bool:
         """True when ``iteration`` is a multiple of ``every`` (iteration 0 included)."""
@@ -509,7 +517,7 @@ class KernelMonitor:
         """Write ``ntk_drift.json`` (and ``figures/ntk_drift.png`` when there are ≥ 2 records)
         into the run folder; returns the JSON path."""
         folder = Path(folder)
-        path = _write_json(folder / self.FILE, {
+        path = io.save_json(folder / self.FILE, {
             "every": self.every, "n_eigs": self.n_eigs, "n_probes": self.n_probes, "shots": self.shots,
             "definition": "relative_change = ||Θ(τ) - Θ(0)||_F / ||Θ(0)||_F, Rademacher probe estimate "
                           "in data space; eigenvalues = top of Θ = J_G Θ_m J_Gᵀ (ARPACK)",
@@ -522,26 +530,6 @@ class KernelMonitor:
 # --------------------------------------------------------------------------------------------
 # Files and figures
 # --------------------------------------------------------------------------------------------
-def _write_json(path: Path, payload: dict) -> Path:
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False, default=_json_default))
-    os.replace(tmp, path)
-    return path
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
-
-
 def _drift_figure(records: Sequence[dict], path: Path) -> Path:
     from .plotting import _new_figure, _save
 
@@ -655,16 +643,20 @@ def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k:
                         "wave_solves": "Born + adjoint propagations counted per shot"},
         "methods": results,
     }
-    _write_json(out / "spectrum.json", payload)
+    io.save_json(out / "spectrum.json", payload)
     _spectra_figures({m: r[0] for m, r in results.items()}, out, config.name)
     return payload
 
 
 def add_ntk_parser(subparsers, *, device_choices: Sequence[str] = ("auto", "cpu", "cuda")) -> None:
-    """Add ``crfwi ntk CONFIG.toml [--methods a,b] [--k 20] [--out DIR] [--device D]`` to an
-    argparse ``subparsers`` object; the handler is :func:`_cmd_ntk` (set as ``func``)."""
+    """Add ``crfwi ntk [CONFIG.toml] [--preset NAME --scale S --init K] [--methods a,b] [--k 20]
+    [--out DIR] [--device D]`` to an argparse ``subparsers`` object; the handler is
+    :func:`_cmd_ntk` (set as ``func``)."""
     p = subparsers.add_parser("ntk", help="eigenvalue spectra of the wave-based NTK at initialisation")
-    p.add_argument("config", help="CONFIG.toml (the experiment: model, survey, initial model)")
+    p.add_argument("config", nargs="?", help="CONFIG.toml (the experiment: model, survey, initial model)")
+    p.add_argument("--preset", help="a paper setup instead of (or under) CONFIG (see `crfwi presets`)")
+    p.add_argument("--scale", choices=["paper", "cpu"], help="the preset's scale (default paper)")
+    p.add_argument("--init", choices=["smooth", "linear", "constant"], help="initial model kind")
     p.add_argument("--methods", help="comma-separated methods (default: the config's inversion.method)")
     p.add_argument("--k", type=int, default=20, help="number of top eigenvalues (default 20)")
     p.add_argument("--space", default="auto", choices=list(SPACES),
@@ -691,7 +683,11 @@ def _csv(text: str | None, name: str, kind=str) -> list | None:
 def _cmd_ntk(args) -> int:
     from .config import load_config
 
-    config = load_config(args.config, list(args.set or []))
+    if not args.config and not args.preset:
+        raise ValueError("give a CONFIG.toml or --preset NAME (see `crfwi ntk --help`)")
+    shorthands = [f'{key}="{value}"' for key, value in
+                  (("preset", args.preset), ("scale", args.scale), ("initial.kind", args.init)) if value]
+    config = load_config(args.config, shorthands + list(args.set or []))
     methods = _csv(args.methods, "--methods")
     shots = _csv(args.shots, "--shots", int)
     if args.k < 1:

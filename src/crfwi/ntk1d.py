@@ -296,5 +296,5 @@ def train_and_track(velocity_model: VelocityModel, solver: Solver1D, observed: t
         with torch.no_grad():
             for p, g in zip(params, grads):
                 p -= lr * g
-        record["loss"].append(float(loss))
+        record["loss"].append(float(loss.detach()))
     return record

@@ -32,7 +32,7 @@ from .inversion import Inversion, make_optimizer
 __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted"]
 
 HISTORY_COLUMNS = ["iteration", "loss", "seconds", "step_seconds", "ssim", "mse", "mae", "psnr",
-                   "rel_error"]
+                   "rel_error", "ntk_change"]
 TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
 # Keys a resumed run may change: how long it runs and what it records, not what it computes.
 RESUMABLE_OVERRIDES = ("inversion.iterations", "output.")
@@ -128,11 +128,21 @@ class _Run:
         self.label = self.experiment.method.name
         self.history: list[dict] = []
         self.elapsed = 0.0
+        self.monitor = None
+        if config.output.ntk_every < 0 or config.output.ntk_eigs < 0:
+            raise ConfigError("output.ntk_every and output.ntk_eigs must be >= 0")
+        if config.output.ntk_every:
+            from .ntk import KernelMonitor
+
+            self.monitor = KernelMonitor(every=config.output.ntk_every,
+                                         n_eigs=config.output.ntk_eigs, seed=config.seed)
         self.n_params = self.model.representation.n_parameters()
 
     def checkpoint(self) -> None:
         state = self.inversion.state_dict()
         state.update(history=self.history, seconds=self.elapsed)
+        if self.monitor is not None:
+            state["ntk_monitor"] = self.monitor.state_dict()
         # History first, checkpoint last: the checkpoint is the commit point of an iteration.
         io.save_csv(self.folder / io.RunFolder.HISTORY, self.history, HISTORY_COLUMNS)
         io.save_checkpoint(self.folder / io.RunFolder.CHECKPOINT, state)
@@ -142,6 +152,14 @@ class _Run:
         self.inversion.load_state_dict(state)
         self.history = list(state["history"])
         self.elapsed = float(state["seconds"])
+        if self.monitor is not None and "ntk_monitor" in state:
+            self.monitor.load_state_dict(state["ntk_monitor"])
+
+    def record_kernel(self, row: dict) -> None:
+        """The NTK monitor's estimate at this iteration (see ``output.ntk_every``)."""
+        record = self.monitor(self.model, self.experiment.solver, row["iteration"])
+        row["ntk_change"] = record.get("relative_change")
+        self.monitor.save(self.folder.path)
 
     def record_metrics(self, row: dict) -> dict:
         values = metrics.evaluate(_render(self.model), self.experiment.true_model)
@@ -156,6 +174,8 @@ class _Run:
         if not self.history:
             start_row = {"iteration": 0, "seconds": 0.0}
             self.record_metrics(start_row)
+            if self.monitor is not None:
+                self.record_kernel(start_row)  # Θ(0), the reference of the drift
             self.history.append(start_row)
             self.checkpoint()  # resumable from the very start, even if killed in step 1
         bar = None
@@ -173,6 +193,8 @@ class _Run:
                            "seconds": round(self.elapsed, 4), "step_seconds": round(state.seconds, 4)}
                     if state.iteration % every == 0 or state.iteration == total:
                         last_ssim = self.record_metrics(row)["ssim"]
+                    if self.monitor is not None and self.monitor.due(state.iteration):
+                        self.record_kernel(row)
                     self.history.append(row)
                     if bar is not None:
                         bar.update(1)
@@ -252,7 +274,8 @@ def resume_inversion(out: str | Path, *, overrides: list[str] | None = None, dev
                      progress: bool = True) -> RunResult:
     """Continue the run in ``out`` from its last checkpoint (or finish it if it is complete).
 
-    ``overrides`` may change only ``inversion.iterations`` (to run longer) and ``output.*``.
+    ``overrides`` may change only ``inversion.iterations`` (to run longer) and ``output.*``
+    (changing ``output.ntk_every`` on resume starts the kernel's drift reference anew).
     """
     folder = io.RunFolder(out).open_for_resume()
     data = read_toml(folder / io.RunFolder.CONFIG)

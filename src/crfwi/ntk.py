@@ -115,7 +115,7 @@ class WaveNTK:
             raise TypeError("`velocity_model` must be a crfwi VelocityModel")
         self.velocity_model = velocity_model
         self.solver = solver
-        self.shots = solver._shot_index(shots)
+        self.shots = solver.shot_index(shots)
         params = {n: p.detach() for n, p in velocity_model.named_parameters() if p.requires_grad}
         if not params:
             raise ValueError("`velocity_model` has no trainable parameters")

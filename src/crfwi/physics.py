@@ -155,7 +155,8 @@ class WaveSolver:
                 f"{self.survey.freq:g} Hz (need >= {need:g}); use spacing <= {finest:.3g} m or a lower "
                 "survey.freq")
 
-    def _shot_index(self, shots: Sequence[int] | torch.Tensor | None) -> torch.Tensor:
+    def shot_index(self, shots: Sequence[int] | torch.Tensor | None) -> torch.Tensor:
+        """Shot indices as a long tensor on the solver's device (``None`` = all), validated."""
         if shots is None:
             return torch.arange(self.n_shots, device=self.device)
         index = torch.as_tensor(shots, dtype=torch.long, device=self.device).reshape(-1)
@@ -194,7 +195,7 @@ class WaveSolver:
         """
         if check:
             self.check_velocity(velocity)
-        index = self._shot_index(shots)
+        index = self.shot_index(shots)
         velocity = velocity.to(device=self.device, dtype=self.dtype)
         with warnings.catch_warnings():
             _quiet_deepwave()
@@ -213,7 +214,7 @@ class WaveSolver:
         Backpropagating through the result applies the adjoint J_Gᵀ.
         """
         self.check_velocity(velocity)
-        index = self._shot_index(shots)
+        index = self.shot_index(shots)
         velocity = velocity.to(device=self.device, dtype=self.dtype)
         perturbation = perturbation.to(device=self.device, dtype=self.dtype)
         if perturbation.ndim == 3:

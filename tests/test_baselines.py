@@ -227,6 +227,11 @@ def test_sparse_acquisition_keeps_evenly_spread_shots():
     assert torch.allclose(observed, full.clean_data()[sparse.kept_shots])
 
 
+def test_window_is_refused_for_procedural_models():
+    with pytest.raises(ConfigError, match="`model.window` applies to benchmark files only"):
+        build_experiment(toy(model={"window": [100.0, 300.0]}))
+
+
 @pytest.mark.parametrize("data, message", [
     ({"shots": 20}, "exceeds the survey's 5 shots"),
     ({"highpass": 400.0}, "Nyquist"),

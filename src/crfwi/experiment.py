@@ -143,12 +143,12 @@ def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
         raise ConfigError("`model.origin` must be [z, x] in metres")
     origin = (float(m.origin[0]), float(m.origin[1]))
     if infos[m.name].kind == "procedural":
+        if m.window:
+            raise ConfigError(f"`model.window` applies to benchmark files only, not {m.name!r}")
         if not (m.nz and m.nx and m.spacing):
             raise ConfigError(f"procedural model {m.name!r} needs model.nz, model.nx and model.spacing")
         grid = Grid(m.nz, m.nx, m.spacing)
         return zoo.load_model(m.name, grid, seed=config.seed, **m.options)
-    if m.window and infos[m.name].kind == "procedural":
-        raise ConfigError(f"`model.window` applies to benchmark files only, not {m.name!r}")
     if m.options:
         raise ConfigError(f"`model.options` apply to procedural models only, not {m.name!r}")
     if m.window:

@@ -248,13 +248,15 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
 
 def merge_config(base: dict, top: dict) -> dict:
     """Config data ``top`` over ``base``, table by table, at any depth (a new dict; neither
-    argument is modified)."""
-    out = dict(base)
+    argument is modified, and the result shares no table with them)."""
+    import copy
+
+    out = copy.deepcopy(base)
     for key, value in top.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge_config(out[key], value)
         else:
-            out[key] = value
+            out[key] = copy.deepcopy(value)
     return out
 
 

@@ -11,7 +11,7 @@ ifneq ($(wildcard $(SHARED_MODELS)/models.json),)
 export CRFWI_DATA_DIR ?= $(SHARED_MODELS)
 endif
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench study report install clean
 
 install: $(STAMP)
 
@@ -28,6 +28,18 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/solver_overhead.py
+	$(PY) benchmarks/representation_cost.py
+
+# The paper's studies at CPU scale (hours; resumable: run again to continue), then the report.
+study: $(STAMP)
+	$(VENV)/bin/crfwi bench paper-marmousi --out results/paper-marmousi \
+		--summaries benchmarks/results/paper
+	$(VENV)/bin/crfwi bench paper-others --out results/paper-others \
+		--summaries benchmarks/results/paper
+
+report: $(STAMP)
+	$(VENV)/bin/crfwi report benchmarks/results/paper --out docs/benchmarks.md \
+		--ntk benchmarks/results/ntk/marmousi2d/spectrum.json --verify 10
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

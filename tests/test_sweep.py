@@ -150,6 +150,13 @@ def test_parallel_jobs_and_the_command(tmp_path, capsys):
     assert code == 0 and "custom/constant-clean/pixel-seed0  (2 iterations)" in capsys.readouterr().out
 
 
+def test_overrides_apply_to_every_run_over_the_sweep(tmp_path):
+    sweep = load_sweep(write(tmp_path), out=tmp_path / "out",
+                       overrides=["inversion.iterations=7", "survey.nt=90"])
+    assert {r.iterations for r in sweep.runs} == {7}  # over the block's `set` too
+    assert {r.data["survey"]["nt"] for r in sweep.runs} == {90}
+
+
 def test_named_sweeps_expand(monkeypatch):
     from test_examples import shared_models
 
@@ -161,3 +168,6 @@ def test_named_sweeps_expand(monkeypatch):
     assert len(marmousi.runs) == 9 * 3 + 3 * 6 + 9 * 2
     assert {r.iterations for r in marmousi.runs if r.init == "constant"} == {800}
     assert len(load_sweep("paper-others").runs) == 18
+    paper = load_sweep("paper-marmousi", overrides=["scale=paper"])
+    assert {r.key.split("/")[0] for r in paper.runs} == {"marmousi-paper"}
+    assert paper.runs[0].data["scale"] == "paper"

@@ -152,7 +152,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise _UsageError(f"--jobs must be >= 1, got {args.jobs}")
-    sweep = load_sweep(args.sweep, out=args.out, summaries=args.summaries)
+    sweep = load_sweep(args.sweep, out=args.out, summaries=args.summaries, overrides=args.set or [])
     if args.dry_run:
         for run in sweep.runs:
             if not args.only or args.only in run.key:
@@ -212,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sweep", help="SWEEP.toml, or a named sweep: paper-marmousi, paper-others")
     p.add_argument("--out", help="folder of the run folders (default: the sweep's, results/NAME)")
     p.add_argument("--summaries", help="copy each finished run's small files here (commit them)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a field of every run, e.g. --set scale=paper (repeatable)")
     p.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (default 1)")
     p.add_argument("--only", metavar="TEXT", help="only the runs whose key contains TEXT")
     p.add_argument("--dry-run", action="store_true", help="list the runs and exit")

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import methods
-from .config import ConfigError, config_from_dict, merge_config, read_toml
+from .config import ConfigError, apply_overrides, config_from_dict, merge_config, read_toml
 from .runner import RunInterrupted
 
 __all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "SUMMARY_FILES", "NAMED_SWEEPS"]
@@ -92,9 +92,14 @@ def _as_list(block: dict, key: str, default: list) -> list:
 
 
 def load_sweep(source: str | Path, *, out: str | Path | None = None,
-               summaries: str | Path | None = None) -> Sweep:
+               summaries: str | Path | None = None, overrides: list[str] | None = None) -> Sweep:
     """Read a sweep file (or a named sweep shipped with crfwi, see ``NAMED_SWEEPS``) and expand
-    it into runs; every run's config is checked before anything runs."""
+    it into runs; every run's config is checked before anything runs.
+
+    ``overrides`` (``section.key=value``, as ``crfwi invert --set``) apply to every run, over the
+    sweep's own fields: e.g. ``scale=paper`` and ``inversion.shots_per_iteration=0`` turn the
+    cpu-scale study into the paper-scale one (its runs then live under ``<preset>-paper/``).
+    """
     path = Path(source)
     if not path.suffix and str(source) in NAMED_SWEEPS:
         path = _NAMED_DIR / f"{source}.toml"
@@ -131,6 +136,8 @@ def load_sweep(source: str | Path, *, out: str | Path | None = None,
                                      "inversion": {"method": method}})
             if preset:
                 config = merge_config(config, {"preset": preset, "scale": scale})
+            config = apply_overrides(config, overrides or [])
+            scale = config.get("scale", scale)
             group = f"{preset}-{scale}" if preset else "custom"
             key = f"{group}/{init}-{scenario}/{method}-seed{int(seed)}"
             config.setdefault("name", key.replace("/", "_"))

@@ -39,7 +39,8 @@ study: $(STAMP)
 
 report: $(STAMP)
 	$(VENV)/bin/crfwi report benchmarks/results/paper --out docs/benchmarks.md \
-		--ntk benchmarks/results/ntk/marmousi2d/spectrum.json --verify 10
+		--ntk benchmarks/results/ntk/marmousi2d/spectrum.json --verify 10 \
+		--notes benchmarks/results/paper/INTERPRETATION.md
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

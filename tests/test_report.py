@@ -280,3 +280,13 @@ def test_cli_wiring(results, tmp_path, capsys):
     with pytest.raises(ValueError, match="not found"):
         args.func(args)
     assert isinstance(parser, argparse.ArgumentParser)
+
+
+def test_notes_replace_the_placeholder(results, tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text("IG-FWI trails IFWI here because of the short budget.\n")
+    path = report.write_report(results, tmp_path / "r.md", verify=0, notes=notes)
+    text = path.read_text()
+    assert "IG-FWI trails IFWI here" in text and "PLACEHOLDER" not in text
+    with pytest.raises(ValueError, match="--notes 'missing.md' not found"):
+        report.write_report(results, tmp_path / "r2.md", verify=0, notes="missing.md")

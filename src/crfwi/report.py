@@ -466,7 +466,8 @@ class _Column:
 
 class _Report:
     def __init__(self, results_dir: Path, out_md: Path, *, ntk, verify_k: int, seed: int,
-                 command: str | None) -> None:
+                 command: str | None, notes: str | None = None) -> None:
+        self.interpretation = notes
         self.results = results_dir
         self.out_md = out_md
         self.base = out_md.parent
@@ -1086,11 +1087,14 @@ class _Report:
                       + (f"; not in: {', '.join(failed)}." if failed else "."), ""]
         lines += self._claim_constant()
         lines += self._claim_seeds()
-        lines += ["## Interpretation", "",
-                  "> **[PLACEHOLDER — human-written interpretation goes here.]** What the numbers "
-                  "above do and do not support, how the reduced (CPU-scale) budget and grids "
-                  "limit the comparison with the paper, and where ours and the paper's disagree.",
-                  ""]
+        lines += ["## Interpretation", ""]
+        if self.interpretation:
+            lines += [self.interpretation.strip(), ""]
+        else:
+            lines += ["> **[PLACEHOLDER — human-written interpretation goes here]** (pass it with "
+                      "`--notes FILE`): what the numbers above do and do not support, how the "
+                      "reduced (CPU-scale) budget and grids limit the comparison with the paper, "
+                      "and where ours and the paper's disagree.", ""]
         return lines
 
     def _constant_cells(self):
@@ -1254,14 +1258,16 @@ def _ntk_curves(payload: dict) -> dict[str, list[float]]:
 
 def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                  ntk: str | Path | None = None, verify: int = 5, seed: int = 0,
-                 command: str | None = None) -> Path:
+                 command: str | None = None, notes: str | Path | None = None) -> Path:
     """Write the Markdown report of ``results_dir`` to ``out_md`` (default
     ``RESULTS_DIR/report.md``) and its figures to ``figures/`` next to it; returns the path.
 
     ``ntk``: a ``crfwi ntk`` spectrum.json, a folder holding one (or PNGs), or a PNG, shown as
     the NTK decay figure. ``verify``: how many randomly chosen runs (``seed``) to recompute
     (0 = none). ``command``: the command line printed as the way to regenerate the report
-    (default: the equivalent ``crfwi report`` call).
+    (default: the equivalent ``crfwi report`` call). ``notes``: a Markdown file with the
+    human-written interpretation, placed under "Interpretation" (its numbers are the author's;
+    keep them in step with the tables).
     """
     results = Path(results_dir)
     out = Path(out_md) if out_md is not None else results / "report.md"
@@ -1274,10 +1280,14 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
         raise ValueError(f"--ntk expects a spectrum .json, a .png or a folder, got {str(ntk)!r}")
     if isinstance(verify, bool) or int(verify) != verify or verify < 0:
         raise ValueError(f"--verify must be a whole number >= 0, got {verify!r}")
+    if notes is not None and not Path(notes).is_file():
+        raise ValueError(f"--notes {str(notes)!r} not found")
+    notes_text = Path(notes).read_text() if notes is not None else None
     if command is None:
         command = f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "") \
                   + f" --verify {int(verify)}"
-    report = _Report(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command)
+    report = _Report(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command,
+                     notes=notes_text)
     return report.write()
 
 
@@ -1300,6 +1310,8 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                    "(default 5; 0 = skip)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the verification sample (default 0)")
+    p.add_argument("--notes", metavar="FILE.md",
+                   help="the human-written interpretation to place in the report")
     p.set_defaults(func=_cmd_report)
     return p
 
@@ -1308,8 +1320,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.results_dir) / "report.md"
     command = (f"crfwi report {args.results_dir} --out {out}"
                + (f" --ntk {args.ntk}" if args.ntk else "")
-               + f" --verify {args.verify}" + (f" --seed {args.seed}" if args.seed else ""))
+               + f" --verify {args.verify}" + (f" --seed {args.seed}" if args.seed else "")
+               + (f" --notes {args.notes}" if args.notes else ""))
     path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
-                        command=command)
+                        command=command, notes=args.notes)
     print(f"report: {path}")
     return 0

@@ -5,10 +5,11 @@ names one with ``preset = "marmousi"`` (and ``scale = "cpu"``) and overrides any
 ``crfwi presets`` lists them; ``crfwi invert --preset marmousi --scale cpu --init constant``
 runs one.
 
-**How each model is cut from its file.** The paper's grids are whole benchmark models
-resampled, then simulated at the stated spacing: 94 × 288 is the 751 × 2301 Marmousi (4 m)
-taken every 8th sample, and 94 × 401 the 186 × 800 Overthrust slice (25 m) every 2nd — i.e.
-the geology is *scaled* (9.2 × 3 km of Marmousi become 4.32 × 1.41 km). A preset therefore
+**How each model is cut from its file.** The paper does not say (PAPER.md §4.1). Our reading:
+its grids are whole benchmark models resampled, then simulated at the stated spacing — 94 × 288
+is exactly the 751 × 2301 Marmousi (4 m) taken every 8th sample, and 94 × 401 the 186 × 800
+Overthrust slice (25 m) every 2nd, sizes no crop at the stated spacing explains — i.e. the
+geology is *scaled* (9.2 × 3 km of Marmousi become 4.32 × 1.41 km). A preset therefore
 names a window of the file (``model.origin`` + ``model.window``, metres of the file) that is
 resampled onto the preset's grid (anti-aliased, bilinear; :func:`crfwi.zoo.load_model`), and
 the grid's own spacing is what the wave solver uses.

@@ -47,16 +47,11 @@ def _print_metrics(result) -> None:
 
 # ------------------------------------------------------------------------------------------------
 def _cmd_invert(args: argparse.Namespace) -> int:
-    from .config import load_config
+    from .config import load_config, shorthand_overrides
     from .runner import resume_inversion, run_inversion
 
-    overrides = []
-    # Shorthands first, so that an explicit --set wins over them.
-    for flag, key in (("preset", "preset"), ("scale", "scale"), ("init", "initial.kind"),
-                      ("method", "inversion.method"), ("iterations", "inversion.iterations")):
-        value = getattr(args, flag)
-        if value is not None:
-            overrides.append(f"{key}={value}" if flag == "iterations" else f'{key}="{value}"')
+    overrides = shorthand_overrides(preset=args.preset, scale=args.scale, init=args.init,
+                                    method=args.method, iterations=args.iterations)
     overrides += list(args.set or [])
     progress = not args.quiet
     if args.resume:

@@ -317,6 +317,25 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
+# Command-line shorthands and the config keys they set (`crfwi invert`, `crfwi ntk`).
+SHORTHANDS = {"preset": "preset", "scale": "scale", "init": "initial.kind",
+              "method": "inversion.method", "iterations": "inversion.iterations"}
+
+
+def shorthand_overrides(**values: Any) -> list[str]:
+    """``--set`` overrides for the shorthand options given (None = not given), e.g.
+    ``shorthand_overrides(preset="marmousi", init=None)`` → ``['preset="marmousi"']``. Put them
+    before the user's ``--set`` items so that an explicit ``--set`` wins."""
+    out = []
+    for flag, value in values.items():
+        if flag not in SHORTHANDS:
+            raise KeyError(f"no shorthand {flag!r}; known: {', '.join(SHORTHANDS)}")
+        if value is not None:
+            text = f'"{value}"' if isinstance(value, str) else str(value)
+            out.append(f"{SHORTHANDS[flag]}={text}")
+    return out
+
+
 def read_toml(path: str | Path) -> dict:
     """Parse a TOML file; a missing file or a syntax error raises ConfigError naming the file."""
     path = Path(path)

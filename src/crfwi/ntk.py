@@ -681,12 +681,11 @@ def _csv(text: str | None, name: str, kind=str) -> list | None:
 
 
 def _cmd_ntk(args) -> int:
-    from .config import load_config
+    from .config import load_config, shorthand_overrides
 
     if not args.config and not args.preset:
         raise ValueError("give a CONFIG.toml or --preset NAME (see `crfwi ntk --help`)")
-    shorthands = [f'{key}="{value}"' for key, value in
-                  (("preset", args.preset), ("scale", args.scale), ("initial.kind", args.init)) if value]
+    shorthands = shorthand_overrides(preset=args.preset, scale=args.scale, init=args.init)
     config = load_config(args.config, shorthands + list(args.set or []))
     methods = _csv(args.methods, "--methods")
     shots = _csv(args.shots, "--shots", int)

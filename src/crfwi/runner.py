@@ -227,7 +227,8 @@ class _Run:
         summary.update(
             iterations=self.inversion.iteration, seconds=round(self.elapsed, 3),
             seconds_per_iteration=round(self.elapsed / max(1, self.inversion.iteration), 4),
-            params=self.n_params, peak_memory_mib=_peak_memory_mib(exp.device), method=self.label, paper_method=self.experiment.method.paper,
+            params=self.n_params, peak_memory_mib=_peak_memory_mib(exp.device),
+            method=self.label, paper_method=exp.method.paper,
             preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
             note=self.config.note, initial=initial_metrics, definitions=metrics.DEFINITIONS)
         io.save_json(folder / io.RunFolder.METRICS, summary)

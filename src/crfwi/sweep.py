@@ -31,7 +31,6 @@ summary is complete as done, so a long sweep can go on across sessions.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import os
@@ -109,7 +108,7 @@ def load_sweep(source: str | Path, *, out: str | Path | None = None,
         raise ConfigError(f"unknown sweep key `{sorted(unknown)[0]}`; valid: name, out, summaries, "
                           "base, scenarios, block")
     name = str(data.get("name", path.stem))
-    base = copy.deepcopy(data.get("base", {}))
+    base = data.get("base", {})  # merge_config copies, so runs never share a table
     scenarios = {"clean": {}, **data.get("scenarios", {})}
     blocks = data.get("block", [])
     if not isinstance(blocks, list) or not blocks:
@@ -154,11 +153,9 @@ def load_sweep(source: str | Path, *, out: str | Path | None = None,
 
 
 # ----------------------------------------------------------------------------------------------
-def _summary_done(sweep: Sweep, run: SweepRun) -> dict | None:
-    """The metrics of a run whose summary is complete (its iterations reached), else None."""
-    if sweep.summaries is None:
-        return None
-    metrics = sweep.summaries / run.path / "metrics.json"
+def _completed(folder: Path, run: SweepRun) -> dict | None:
+    """The metrics in ``folder`` if they are ``run``'s, complete (its iterations reached), else None."""
+    metrics = folder / run.path / "metrics.json"
     if not metrics.is_file():
         return None
     values = json.loads(metrics.read_text())
@@ -205,11 +202,8 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
     for run in sweep.runs:
         if only and only not in run.key:
             continue
-        local = sweep.out / run.path / "metrics.json"
-        done = _summary_done(sweep, run)
-        if done is None and local.is_file():
-            values = json.loads(local.read_text())
-            done = values if values.get("iterations") == run.iterations else None
+        done = _completed(sweep.summaries, run) if sweep.summaries is not None else None
+        done = done or _completed(sweep.out, run)
         if done is not None:
             status["runs"][run.key] = {"state": "done", "ssim": done.get("ssim"), "mse": done.get("mse")}
         else:

@@ -256,6 +256,15 @@ def test_report_layout_numbers_and_traces(results, tmp_path):
     assert "all agree" in text
     assert "IG-FWI is best or second" in text
     assert "MPE-FWI final MSE 2.0000" in text and "fewer than 3 seeds" in text
+    assert "drop in the last quarter" in text  # the budget's convergence is stated, not assumed
+
+
+def test_tail_drop_states_how_far_a_curve_still_falls():
+    xs = [0, 20, 40, 60, 80, 100]
+    assert report._tail_drop(xs, [4, 3, 2, 1.5, 1.0, 0.5]) == (1.0, 0.5, 0.5)  # from it 80 on
+    assert report._tail_drop(xs, [4, 3, 2, 1, 1, 1])[2] == 0.0
+    assert report._tail_drop([0, 100], [2.0, 1.0]) == (2.0, 1.0, 0.5)
+    assert report._tail_drop([0], [1.0]) is None
 
 
 def test_cli_wiring(results, tmp_path, capsys):

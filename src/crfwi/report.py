@@ -951,7 +951,36 @@ class _Report:
                 lines += [f"![{title}]({_rel(self.fig_dir / name, self.base)})", ""]
                 if note:
                     lines += [f"> ‡ {_esc(note)}", ""]
+                lines += self._tail_table(cells)
         return lines
+
+    @staticmethod
+    def _tail_table(cells: list) -> list[str]:
+        """How far each method still fell in the last quarter of its budget: the evidence for
+        (or against) calling the budget converged."""
+        rows = []
+        for c in cells:
+            drops, thens, finals = [], [], []
+            for run in c.runs:
+                tail = _tail_drop(*_history_series(run.path / "history.csv", "mse"))
+                if tail is not None:
+                    thens.append(tail[0])
+                    finals.append(tail[1])
+                    drops.append(tail[2])
+            if not drops:
+                continue
+            drop = sum(drops) / len(drops)
+            verdict = ("still falling" if drop > TAIL_FLAT else
+                       "rising" if drop < -TAIL_FLAT else "flat")
+            rows.append([f"{c.runs[0].paper_method} ({c.method})", str(len(drops)),
+                         _f(sum(thens) / len(thens)), _f(sum(finals) / len(finals)),
+                         f"{100 * drop:.1f} %", verdict])
+        if not rows:
+            return []
+        return (["MSE drop over the last quarter of the budget (mean over seeds; "
+                 f"'flat' = within ±{100 * TAIL_FLAT:.0f} %):", ""]
+                + _table(["method", "runs", "MSE at 3/4 of the budget", "final MSE",
+                          "drop in the last quarter", "verdict"], rows) + [""])
 
     def ntk_section(self) -> list[str]:
         lines = ["## NTK eigenvalue decay", ""]
@@ -1240,6 +1269,22 @@ def _history_series(path: Path, key: str) -> tuple[list[float], list[float]]:
                 xs.append(it)
                 ys.append(value)
     return xs, ys
+
+
+TAIL_FLAT = 0.02  # a relative MSE change below 2 % over the last quarter counts as flat
+
+
+def _tail_drop(xs: list[float], ys: list[float], fraction: float = 0.25
+               ) -> tuple[float, float, float] | None:
+    """(MSE at the last ``fraction`` of the iterations, final MSE, relative drop between them)."""
+    if len(xs) < 2:
+        return None
+    start = xs[-1] - fraction * (xs[-1] - xs[0])
+    k = next(i for i, x in enumerate(xs) if x >= start)
+    if k == len(xs) - 1:
+        k -= 1
+    then, final = ys[k], ys[-1]
+    return then, final, (then - final) / then
 
 
 def _ntk_curves(payload: dict) -> dict[str, list[float]]:

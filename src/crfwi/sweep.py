@@ -169,8 +169,10 @@ def _copy_summary(folder: Path, target: Path) -> None:
             shutil.copy2(folder / name, target / name)
 
 
-def _execute(run: SweepRun, out: str, device: str, threads: int) -> dict:
-    """Run (or resume/extend) one run in this process; returns its final metrics."""
+def _execute(run: SweepRun, out: str, device: str, threads: int) -> tuple[dict, float]:
+    """Run (or resume/extend) one run in this process; returns its final metrics and the wall
+    time it took here (measured in the worker, so a queued run's wait does not count)."""
+    start = time.perf_counter()
     if threads:
         import torch
 
@@ -188,7 +190,7 @@ def _execute(run: SweepRun, out: str, device: str, threads: int) -> dict:
             shutil.rmtree(folder.path)
         result = run_inversion(config_from_dict(run.data), folder.path, device=device,
                                progress=False)
-    return result.metrics
+    return result.metrics, time.perf_counter() - start
 
 
 def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bool = True,
@@ -220,7 +222,7 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
         bar = tqdm(total=total, desc=sweep.name, unit="run", file=sys.stderr, dynamic_ncols=True)
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
 
-    def finished(run: SweepRun, metrics: dict | None, error: str | None, seconds: float) -> None:
+    def finished(run: SweepRun, metrics: dict | None, seconds: float, error: str | None) -> None:
         if error is None:
             status["runs"][run.key] = {"state": "done", "ssim": metrics["ssim"], "mse": metrics["mse"],
                                        "seconds": round(seconds, 1)}
@@ -240,25 +242,24 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
             for run in todo:
                 start = time.perf_counter()
                 try:
-                    metrics = _execute(run, str(sweep.out), device, 0)
-                    finished(run, metrics, None, time.perf_counter() - start)
+                    finished(run, *_execute(run, str(sweep.out), device, 0), None)
                 except (KeyboardInterrupt, RunInterrupted):
                     raise  # Ctrl-C / SIGTERM stop the sweep (the run is resumable), not just one run
                 except Exception:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
-                    finished(run, None, traceback.format_exc(), time.perf_counter() - start)
+                    finished(run, None, time.perf_counter() - start, traceback.format_exc())
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 pending = {}
                 for run in todo:
-                    pending[pool.submit(_execute, run, str(sweep.out), device, threads)] = (run, time.perf_counter())
+                    pending[pool.submit(_execute, run, str(sweep.out), device, threads)] = run
                 while pending:
                     ready, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in ready:
-                        run, start = pending.pop(future)
+                        run = pending.pop(future)
                         try:
-                            finished(run, future.result(), None, time.perf_counter() - start)
+                            finished(run, *future.result(), None)
                         except Exception:  # noqa: BLE001
-                            finished(run, None, traceback.format_exc(), time.perf_counter() - start)
+                            finished(run, None, 0.0, traceback.format_exc())
     finally:
         if bar is not None:
             bar.close()

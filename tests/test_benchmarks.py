@@ -36,5 +36,30 @@ def test_marmousi_constant_protocol_builds(monkeypatch):
 
 
 def test_benchmark_scripts_import():
-    for name in ("solver_overhead", "representation_cost", "calibrate_demo", "marmousi_constant"):
+    for name in ("solver_overhead", "representation_cost", "calibrate_demo", "marmousi_constant",
+                 "ig_branches"):
         assert callable(load(name).main)
+
+
+def test_ig_branches_splits_the_fusion_input(tmp_path, capsys):
+    """benchmarks/ig_branches.py on a tiny finished IG-FWI run: θ0 is rebuilt from the seed, the
+    grid branch starts silent (table init ±1e-4) and the printed table has one row per run."""
+    from crfwi.runner import run_inversion
+
+    config = config_from_dict({
+        "model": {"name": "layered", "nz": 12, "nx": 24, "spacing": 10.0},
+        "survey": {"n_shots": 2, "freq": 15.0, "dt": 0.002, "nt": 80},
+        "inversion": {"method": "ig", "iterations": 3, "shots_per_iteration": 1},
+        "output": {"figures": False, "progress": False}})
+    run_inversion(config, tmp_path / "ig", device="cpu", progress=False)
+    bench = load("ig_branches")
+    result = bench.analyse(tmp_path / "ig")
+    assert result["iterations"] == 3
+    moved = result["relative_parameter_change"]
+    assert all(value > 0 for value in moved.values())  # every branch trained
+    start = result["initial"]
+    assert start["grid_preactivation_rms"] < 1e-3 * start["inr_preactivation_rms"]
+    assert result["update_rms_m_per_s"] > 0
+    assert bench.main([str(tmp_path / "ig"), "--json", str(tmp_path / "out.json")]) == 0
+    assert capsys.readouterr().out.count("| `") == 1
+    assert (tmp_path / "out.json").is_file()

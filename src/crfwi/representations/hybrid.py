@@ -84,10 +84,15 @@ class IG(Representation):
         if zero_init_output:
             zero_linear_(self.mlp[-1])
 
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+    def branch_features(self, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two weighted feature blocks the fusion MLP concatenates: √α·h(x) ``[N, L·F]`` and
+        √(1−α)·I(x) ``[N, sine_features]`` (``benchmarks/ig_branches.py`` compares them)."""
         points = points_of(coords, compute_dtype(self))
-        features = torch.cat([math.sqrt(self.alpha) * self.encoding(points),
-                              math.sqrt(1.0 - self.alpha) * self.sine(points)], dim=1)
+        return (math.sqrt(self.alpha) * self.encoding(points),
+                math.sqrt(1.0 - self.alpha) * self.sine(points))
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        features = torch.cat(self.branch_features(coords), dim=1)
         return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
 
     def grid_tables(self) -> list[nn.Parameter]:

@@ -651,7 +651,7 @@ class _Report:
             b = budget.setdefault((r.group, r.init), {"scenarios": [], "iterations": set(),
                                                       "batch": set(), "shots": set(),
                                                       "seeds": set(), "runs": 0, "methods": set(),
-                                                      "seconds": 0.0})
+                                                      "sampling": set(), "seconds": 0.0})
             if r.scenario not in b["scenarios"]:
                 b["scenarios"].append(r.scenario)
             b["iterations"].add(r.iterations)
@@ -659,6 +659,7 @@ class _Report:
             b["shots"].add(r.n_shots)
             b["seeds"].add(r.seed)
             b["methods"].add(r.method)
+            b["sampling"].add(int(r.config.get("physics", {}).get("gradient_sampling_interval", 1)))
             b["runs"] += 1
             b["seconds"] += _number(r.metrics.get("seconds")) or 0.0
 
@@ -671,14 +672,16 @@ class _Report:
             batch = ", ".join(sorted("all" if v == 0 else str(v) for v in b["batch"]))
             rows.append([group, init, ", ".join(b["scenarios"]), join(b["iterations"]), batch,
                          join(b["shots"]), join(b["seeds"]), str(len(b["methods"])),
-                         str(b["runs"]), f"{b['seconds'] / 3600:.2f}"])
+                         str(b["runs"]), join(b["sampling"]), f"{b['seconds'] / 3600:.2f}"])
         total = sum(b["seconds"] for b in budget.values()) / 3600
         lines += _table(["group", "initial model", "scenarios", "iterations",
                          "shots per iteration", "shots (after decimation)", "seeds", "methods",
-                         "runs", "compute (h)"], rows)
+                         "runs", "gradient sampling interval", "compute (h)"], rows)
         lines += ["", "One epoch = n_shots / shots_per_iteration iterations (shots per iteration "
                   "0 = all shots). The paper's only stated budget is 500 (smooth) and 1500 "
-                  "(constant) epochs on BP. Compute = the runs' own wall time (`seconds` in "
+                  "(constant) epochs on BP. Gradient sampling interval k = deepwave records the "
+                  "wavefield for the model gradient every k-th time step (`physics."
+                  "gradient_sampling_interval`). Compute = the runs' own wall time (`seconds` in "
                   f"metrics.json, summed), {total:.2f} h in all; runs that shared the machine "
                   "ran slower.", ""]
         self.lines += lines

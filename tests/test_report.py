@@ -297,5 +297,6 @@ def test_notes_replace_the_placeholder(results, tmp_path):
     path = report.write_report(results, tmp_path / "r.md", verify=0, notes=notes)
     text = path.read_text()
     assert "IG-FWI trails IFWI here" in text and "PLACEHOLDER" not in text
+    assert f"--verify 0 --notes {notes}`" in text  # the regenerate command names the notes
     with pytest.raises(ValueError, match="--notes 'missing.md' not found"):
         report.write_report(results, tmp_path / "r2.md", verify=0, notes="missing.md")

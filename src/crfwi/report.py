@@ -1337,8 +1337,9 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
         raise ValueError(f"--notes {str(notes)!r} not found")
     notes_text = Path(notes).read_text() if notes is not None else None
     if command is None:
-        command = f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "") \
-                  + f" --verify {int(verify)}"
+        command = (f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "")
+                   + f" --verify {int(verify)}" + (f" --seed {seed}" if seed else "")
+                   + (f" --notes {notes}" if notes is not None else ""))
     report = _Report(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command,
                      notes=notes_text)
     return report.write()
@@ -1371,11 +1372,7 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.results_dir) / "report.md"
-    command = (f"crfwi report {args.results_dir} --out {out}"
-               + (f" --ntk {args.ntk}" if args.ntk else "")
-               + f" --verify {args.verify}" + (f" --seed {args.seed}" if args.seed else "")
-               + (f" --notes {args.notes}" if args.notes else ""))
     path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
-                        command=command, notes=args.notes)
+                        notes=args.notes)
     print(f"report: {path}")
     return 0

@@ -15,7 +15,6 @@ shots at a preset's initial model — alternating k = 1 and k = K in one process
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import time
@@ -30,13 +29,13 @@ from crfwi.physics import WaveSolver
 
 def measure(preset: str, scale: str, init: str, interval: int, shots: list[int],
             repeats: int) -> dict:
-    config = config_from_dict({"preset": preset, "scale": scale, "initial": {"kind": init}})
-    experiment = build_experiment(config, device="cpu")
-    every_step = experiment.solver
-    sampled = WaveSolver(experiment.grid, experiment.survey, max_vel=every_step.max_vel,
-                         pml_freq=every_step.pml_freq, device=every_step.device,
-                         options=dataclasses.replace(every_step.options,
-                                                     gradient_sampling_interval=interval))
+    def experiment_with(k: int):
+        return build_experiment(config_from_dict({
+            "preset": preset, "scale": scale, "initial": {"kind": init},
+            "physics": {"gradient_sampling_interval": k}}), device="cpu")
+
+    experiment = experiment_with(1)
+    every_step, sampled = experiment.solver, experiment_with(interval).solver
     observed = experiment.clean_data()[shots]
     start_model = torch.as_tensor(experiment.initial_model, dtype=torch.float32)
 

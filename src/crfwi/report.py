@@ -963,21 +963,15 @@ class _Report:
         (or against) calling the budget converged."""
         rows = []
         for c in cells:
-            drops, thens, finals = [], [], []
-            for run in c.runs:
-                tail = _tail_drop(*_history_series(run.path / "history.csv", "mse"))
-                if tail is not None:
-                    thens.append(tail[0])
-                    finals.append(tail[1])
-                    drops.append(tail[2])
-            if not drops:
+            tails = [tail for run in c.runs
+                     if (tail := _tail_drop(*_history_series(run.path / "history.csv", "mse")))]
+            if not tails:
                 continue
-            drop = sum(drops) / len(drops)
+            then, final, drop = (sum(values) / len(tails) for values in zip(*tails))
             verdict = ("still falling" if drop > TAIL_FLAT else
                        "rising" if drop < -TAIL_FLAT else "flat")
-            rows.append([f"{c.runs[0].paper_method} ({c.method})", str(len(drops)),
-                         _f(sum(thens) / len(thens)), _f(sum(finals) / len(finals)),
-                         f"{100 * drop:.1f} %", verdict])
+            rows.append([f"{c.runs[0].paper_method} ({c.method})", str(len(tails)),
+                         _f(then), _f(final), f"{100 * drop:.1f} %", verdict])
         if not rows:
             return []
         return (["MSE drop over the last quarter of the budget (mean over seeds; "

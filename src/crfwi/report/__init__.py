@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from . import paper_results as paper
+from .. import paper_results as paper
 
 __all__ = ["RunRecord", "Cell", "collect", "aggregate", "verify", "write_report",
            "add_report_parser", "SCENARIOS", "VERIFY_TOLERANCE"]
@@ -159,7 +159,7 @@ class RunRecord:
 
 
 def _split_group(group: str) -> tuple[str, str]:
-    from .presets import SCALES
+    from ..presets import SCALES
 
     dataset, _, scale = group.rpartition("-")
     if dataset and scale in SCALES:
@@ -327,18 +327,18 @@ class _TrueModels:
 
     @staticmethod
     def _build(record: RunRecord, *, initial: bool):
-        from .config import config_from_dict
+        from ..config import config_from_dict
 
         try:
             if not record.config:
                 raise ValueError("no config.resolved.toml")
             config = config_from_dict(record.config_without_meta())
             if initial:
-                from .experiment import build_experiment
+                from ..experiment import build_experiment
 
                 exp = build_experiment(config, device="cpu")
                 return exp.grid, exp.true_model, exp.initial_model, "rebuilt from the run's config"
-            from .experiment import build_grid_and_true_model
+            from ..experiment import build_grid_and_true_model
 
             grid, true = build_grid_and_true_model(config)
             return grid, true, "rebuilt from the run's config"
@@ -367,7 +367,7 @@ def verify(results_dir: str | Path | list[RunRecord], sample: int = 5, seed: int
     "skipped": [{key, reason}], "max_rel_diff", "mismatches": [keys], "ok"}``; ``ok`` is True
     when every checked run agrees to ``tolerance`` (relative) and at least one was checked.
     """
-    from .metrics import evaluate
+    from ..metrics import evaluate
 
     records = results_dir if isinstance(results_dir, list) else collect(results_dir)
     if isinstance(sample, bool) or int(sample) != sample or sample < 0:
@@ -602,7 +602,7 @@ class _Report:
 
     # ------------------------------------------------------------------ sections
     def header(self) -> None:
-        from . import __version__
+        from .. import __version__
 
         cmd = self.command or f"crfwi report {self.results}"
         n_groups = len(self.groups())
@@ -861,7 +861,7 @@ class _Report:
 
     # ------------------------------------------------------------------ figures
     def model_panels(self) -> list[str]:
-        from .plotting import plot_models
+        from ..plotting import plot_models
 
         lines = ["## Models (clean data)", "",
                  "True model, initial model and each method's final model (lowest seed) on one "
@@ -913,7 +913,7 @@ class _Report:
         return sorted(inits, key=lambda i: (INITS.index(i) if i in INITS else 9, i))
 
     def convergence(self) -> list[str]:
-        from .plotting import _new_figure, _save
+        from ..plotting import _new_figure, _save
 
         lines = ["## Convergence (velocity MSE, clean data)", "",
                  "Velocity MSE against the true model vs iteration, from each run's "
@@ -990,7 +990,7 @@ class _Report:
             source = source / "spectrum.json" if (source / "spectrum.json").is_file() else source
         if source.suffix.lower() == ".json":
             curves = _ntk_curves(json.loads(source.read_text()))
-            from .plotting import plot_spectra
+            from ..plotting import plot_spectra
 
             out = plot_spectra(curves, self.fig_dir / "ntk_decay.png",
                                title="wave-based NTK: eigenvalues / λ1")

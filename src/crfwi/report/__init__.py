@@ -32,421 +32,28 @@ import csv
 import json
 import math
 import os
-import random
 import shutil
 import time
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from .. import paper_results as paper
+from .markdown import (DASH, best_indices, escape, fixed, link_path, markdown_table,
+                       ours_text)
+from .runs import (INITS, METHOD_ORDER, SCENARIOS, Cell, RunRecord, aggregate, collect,
+                   mean_std_n, method_rank, number, scan, split_group)
+from .true_models import TrueModels
+from .verification import VERIFIED_KEYS, VERIFY_TOLERANCE, verify
 
 __all__ = ["RunRecord", "Cell", "collect", "aggregate", "verify", "write_report",
            "add_report_parser", "SCENARIOS", "VERIFY_TOLERANCE"]
 
-#: The data scenarios named after the paper's Table 4 columns ("clean" = no degradation).
-SCENARIOS = ("clean", "noise4", "noise8", "lowcut4", "lowcut6", "shots9", "shots5")
-INITS = ("smooth", "linear", "constant")
 #: Which initial model's runs fill a degraded-data column when several exist (the paper's text and
 #: figure captions disagree, its numbers point to the linear start; PAPER.md §4.1).
 DEGRADED_INIT_PREFERENCE = ("linear", "constant", "smooth")
-#: crfwi's method names in the paper's row order.
-METHOD_ORDER = tuple(paper.METHOD_NAMES)
 CR_METHODS = ("siren", "gabor", "lowrank", "ig")
-#: A recomputed metric agrees with metrics.json when their relative difference is at most this.
-VERIFY_TOLERANCE = 1e-6
-_VERIFIED_KEYS = ("ssim", "ssim_gaussian", "mse", "mae", "rmse", "psnr", "rel_error")
-_DASH = "–"
-
-
-# ----------------------------------------------------------------------------------------------
-# Reading run folders
-# ----------------------------------------------------------------------------------------------
-def _number(value: Any) -> float | None:
-    """A float from a JSON/CSV value ("inf"/"nan" strings included); None when absent."""
-    if value is None or isinstance(value, bool) or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass
-class RunRecord:
-    """One run folder: where it is, what it is (from its path) and what it holds."""
-
-    key: str
-    path: Path
-    group: str
-    dataset: str
-    scale: str
-    init: str
-    scenario: str
-    method: str
-    seed: int
-    metrics: dict
-    config: dict
-    data: dict = field(default_factory=dict)
-
-    @property
-    def meta(self) -> dict:
-        return self.config.get("meta", {}) or {}
-
-    @property
-    def paper_method(self) -> str:
-        try:
-            return paper.paper_name(self.method)
-        except ValueError:
-            return str(self.metrics.get("paper_method") or self.method)
-
-    @property
-    def note(self) -> str:
-        return str(self.metrics.get("note") or self.config.get("note") or "")
-
-    @property
-    def iterations(self) -> int | None:
-        value = _number(self.metrics.get("iterations"))
-        return None if value is None else int(value)
-
-    @property
-    def shots_per_iteration(self) -> int:
-        return int(self.config.get("inversion", {}).get("shots_per_iteration", 0) or 0)
-
-    @property
-    def n_shots(self) -> int | None:
-        """The shots the run inverted (after a decimation scenario)."""
-        value = self.meta.get("n_shots") or self.data.get("n_shots")
-        if value is None:
-            value = self.config.get("survey", {}).get("n_shots")
-        return None if value is None else int(value)
-
-    @property
-    def seconds_per_epoch(self) -> float | None:
-        per_it = _number(self.metrics.get("seconds_per_iteration"))
-        shots = self.n_shots
-        if per_it is None:
-            return None
-        batch = self.shots_per_iteration
-        if batch <= 0 or not shots or batch >= shots:
-            return per_it
-        return per_it * shots / batch
-
-    @property
-    def params(self) -> int | None:
-        value = _number(self.metrics.get("params"))
-        return None if value is None else int(value)
-
-    @property
-    def peak_memory_mib(self) -> float | None:
-        return _number(self.metrics.get("peak_memory_mib"))
-
-    @property
-    def device(self) -> str:
-        return str(self.meta.get("device", "?"))
-
-    def value(self, metric: str) -> float | None:
-        return _number(self.metrics.get(metric))
-
-    def initial_value(self, metric: str) -> float | None:
-        return _number((self.metrics.get("initial") or {}).get(metric))
-
-    def config_without_meta(self) -> dict:
-        return {k: v for k, v in self.config.items() if k != "meta"}
-
-
-def _split_group(group: str) -> tuple[str, str]:
-    from ..presets import SCALES
-
-    dataset, _, scale = group.rpartition("-")
-    if dataset and scale in SCALES:
-        return dataset, scale
-    return group, ""
-
-
-def _read_record(results: Path, metrics_path: Path) -> RunRecord | str:
-    """The record of one run folder, or a one-line reason why it is not one."""
-    folder = metrics_path.parent
-    parts = folder.relative_to(results).parts
-    key = "/".join(parts)
-    if len(parts) != 3:
-        return f"{key}: not at <group>/<init>-<scenario>/<method>-seed<N>"
-    group, case, run = parts
-    init, dash, scenario = case.partition("-")
-    method, sep, seed = run.rpartition("-seed")
-    if not (dash and scenario and sep and method and seed.isdigit()):
-        return f"{key}: not at <group>/<init>-<scenario>/<method>-seed<N>"
-    try:
-        metrics = json.loads(metrics_path.read_text())
-    except (OSError, ValueError) as err:
-        return f"{key}: unreadable metrics.json ({err})"
-    config: dict = {}
-    if (folder / "config.resolved.toml").is_file():
-        try:
-            config = tomllib.loads((folder / "config.resolved.toml").read_text())
-        except (OSError, ValueError) as err:
-            return f"{key}: unreadable config.resolved.toml ({err})"
-    data: dict = {}
-    if (folder / "data.json").is_file():
-        try:
-            data = json.loads((folder / "data.json").read_text())
-        except (OSError, ValueError):
-            data = {}
-    dataset, scale = _split_group(group)
-    return RunRecord(key=key, path=folder, group=group, dataset=dataset, scale=scale, init=init,
-                     scenario=scenario, method=method, seed=int(seed), metrics=metrics,
-                     config=config, data=data)
-
-
-def _scan(results_dir: str | Path) -> tuple[list[RunRecord], list[str], list[str]]:
-    results = Path(results_dir)
-    if not results.is_dir():
-        raise ValueError(f"results folder not found: {results}")
-    records, ignored = [], []
-    for metrics_path in sorted(results.rglob("metrics.json")):
-        item = _read_record(results, metrics_path)
-        (ignored if isinstance(item, str) else records).append(item)
-    done = {r.path for r in records}
-    incomplete = sorted("/".join(p.parent.relative_to(results).parts)
-                        for p in results.glob("*/*/*/config.resolved.toml")
-                        if p.parent not in done and not (p.parent / "metrics.json").is_file())
-    records.sort(key=lambda r: _record_order(r))
-    return records, ignored, incomplete
-
-
-def _method_rank(method: str) -> tuple[int, str]:
-    if method in METHOD_ORDER:
-        return METHOD_ORDER.index(method), ""
-    return len(METHOD_ORDER), method
-
-
-def _record_order(r: RunRecord) -> tuple:
-    dataset_rank = paper.DATASETS.index(r.dataset) if r.dataset in paper.DATASETS else 99
-    init_rank = INITS.index(r.init) if r.init in INITS else 9
-    scen_rank = SCENARIOS.index(r.scenario) if r.scenario in SCENARIOS else 99
-    return (dataset_rank, r.dataset, r.scale, init_rank, r.init, scen_rank, r.scenario,
-            _method_rank(r.method), r.seed)
-
-
-def collect(results_dir: str | Path) -> list[RunRecord]:
-    """One record per complete run folder (one with ``metrics.json``) under ``results_dir``, in
-    the paper's order (dataset, scale, initial model, scenario, method, seed)."""
-    return _scan(results_dir)[0]
-
-
-# ----------------------------------------------------------------------------------------------
-# Aggregation over seeds
-# ----------------------------------------------------------------------------------------------
-@dataclass
-class Cell:
-    """The runs of one (group, init, scenario, method) over seeds."""
-
-    group: str
-    init: str
-    scenario: str
-    method: str
-    runs: list[RunRecord]
-
-    @property
-    def n(self) -> int:
-        return len(self.runs)
-
-    @property
-    def keys(self) -> list[str]:
-        return [r.key for r in self.runs]
-
-    def values(self, metric: str) -> list[float]:
-        return [v for v in (r.value(metric) for r in self.runs) if v is not None]
-
-    def stat(self, metric: str) -> tuple[float, float | None, int] | None:
-        """(mean, sample std or None for one value, n) of ``metric`` over the seeds."""
-        return _stat(self.values(metric))
-
-    def initial_stat(self, metric: str) -> tuple[float, float | None, int] | None:
-        return _stat([v for v in (r.initial_value(metric) for r in self.runs) if v is not None])
-
-
-def _stat(values: list[float]) -> tuple[float, float | None, int] | None:
-    if not values:
-        return None
-    array = np.asarray(values, dtype=float)
-    std = float(array.std(ddof=1)) if array.size > 1 else None
-    return float(array.mean()), std, int(array.size)
-
-
-def aggregate(records: list[RunRecord]) -> dict[tuple[str, str, str, str], Cell]:
-    """Records grouped over seeds: ``{(group, init, scenario, method): Cell}``."""
-    cells: dict[tuple[str, str, str, str], Cell] = {}
-    for r in records:
-        cell_key = (r.group, r.init, r.scenario, r.method)
-        if cell_key not in cells:
-            cells[cell_key] = Cell(r.group, r.init, r.scenario, r.method, [])
-        cells[cell_key].runs.append(r)
-    return cells
-
-
-# ----------------------------------------------------------------------------------------------
-# Verification
-# ----------------------------------------------------------------------------------------------
-class _TrueModels:
-    """True (and initial) models rebuilt from run configs, cached; failures remembered."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, Any] = {}
-
-    @staticmethod
-    def _cache_key(record: RunRecord, initial: bool) -> str:
-        cfg = record.config_without_meta()
-        parts = {k: cfg.get(k) for k in ("model", "preset", "scale", "seed")}
-        if initial:
-            parts.update(initial=cfg.get("initial"), fix=cfg.get("inversion", {}).get("fix_water"))
-        return json.dumps(parts, sort_keys=True, default=str) + str(initial)
-
-    def true_model(self, record: RunRecord):
-        """(grid, true model [nz, nx] m/s, source) or raises ValueError with the reason."""
-        key = self._cache_key(record, False)
-        if key not in self._cache:
-            self._cache[key] = self._build(record, initial=False)
-        return self._unwrap(self._cache[key])
-
-    def true_and_initial(self, record: RunRecord):
-        """(grid, true, initial, source) or raises ValueError with the reason."""
-        key = self._cache_key(record, True)
-        if key not in self._cache:
-            self._cache[key] = self._build(record, initial=True)
-        return self._unwrap(self._cache[key])
-
-    @staticmethod
-    def _unwrap(item):
-        if isinstance(item, Exception):
-            raise item
-        return item
-
-    @staticmethod
-    def _build(record: RunRecord, *, initial: bool):
-        from ..config import config_from_dict
-
-        try:
-            if not record.config:
-                raise ValueError("no config.resolved.toml")
-            config = config_from_dict(record.config_without_meta())
-            if initial:
-                from ..experiment import build_experiment
-
-                exp = build_experiment(config, device="cpu")
-                return exp.grid, exp.true_model, exp.initial_model, "rebuilt from the run's config"
-            from ..experiment import build_grid_and_true_model
-
-            grid, true = build_grid_and_true_model(config)
-            return grid, true, "rebuilt from the run's config"
-        except Exception as err:  # noqa: BLE001 - any failure: the report says why
-            message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            return ValueError(f"true model not rebuilt: {message}")
-
-
-def _rel_diff(recomputed: float | None, stored: float | None) -> float:
-    if recomputed is None or stored is None:
-        return math.inf
-    if math.isnan(recomputed) and math.isnan(stored):
-        return 0.0
-    if math.isinf(recomputed) or math.isinf(stored):
-        return 0.0 if recomputed == stored else math.inf
-    return abs(recomputed - stored) / max(abs(stored), 1e-12)
-
-
-def verify(results_dir: str | Path | list[RunRecord], sample: int = 5, seed: int = 0, *,
-           tolerance: float = VERIFY_TOLERANCE, _models: _TrueModels | None = None) -> dict:
-    """Recompute the metrics of a random sample of ``sample`` runs (all if fewer; 0 = none) from
-    their ``model.npy`` and the true model rebuilt from their config, and compare with their
-    ``metrics.json``.
-
-    Returns ``{"sample", "seed", "tolerance", "checked": [{key, max_rel_diff, worst, diffs}],
-    "skipped": [{key, reason}], "max_rel_diff", "mismatches": [keys], "ok"}``; ``ok`` is True
-    when every checked run agrees to ``tolerance`` (relative) and at least one was checked.
-    """
-    from ..metrics import evaluate
-
-    records = results_dir if isinstance(results_dir, list) else collect(results_dir)
-    if isinstance(sample, bool) or int(sample) != sample or sample < 0:
-        raise ValueError(f"the verification sample must be a whole number >= 0, got {sample!r}")
-    models = _models or _TrueModels()
-    chosen = random.Random(seed).sample(records, min(int(sample), len(records)))
-    chosen.sort(key=_record_order)
-    checked, skipped = [], []
-    for record in chosen:
-        model_path = record.path / "model.npy"
-        if not model_path.is_file():
-            skipped.append({"key": record.key, "reason": "no model.npy"})
-            continue
-        try:
-            _, true, source = models.true_model(record)
-        except ValueError as err:
-            skipped.append({"key": record.key, "reason": str(err)})
-            continue
-        try:
-            values = evaluate(np.load(model_path, allow_pickle=False), true)
-        except (ValueError, TypeError) as err:
-            checked.append({"key": record.key, "max_rel_diff": math.inf, "worst": "model.npy",
-                            "diffs": {}, "error": str(err), "source": source})
-            continue
-        diffs = {k: _rel_diff(values[k], record.value(k)) for k in _VERIFIED_KEYS
-                 if k in record.metrics}
-        worst = max(diffs, key=diffs.get) if diffs else ""
-        checked.append({"key": record.key, "max_rel_diff": diffs.get(worst, math.inf),
-                        "worst": worst, "diffs": diffs, "source": source,
-                        "recomputed": {k: values[k] for k in diffs}})
-    worst_all = max((c["max_rel_diff"] for c in checked), default=None)
-    mismatches = [c["key"] for c in checked if not c["max_rel_diff"] <= tolerance]
-    return {"sample": int(sample), "seed": seed, "tolerance": tolerance, "checked": checked,
-            "skipped": skipped, "max_rel_diff": worst_all, "mismatches": mismatches,
-            "ok": bool(checked) and not mismatches}
-
-
-# ----------------------------------------------------------------------------------------------
-# Formatting
-# ----------------------------------------------------------------------------------------------
-def _f(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return _DASH
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.{digits}f}"
-
-
-def _ours_text(stat, digits: int = 4) -> str:
-    if stat is None:
-        return _DASH
-    mean, std, n = stat
-    if n > 1 and std is not None:
-        return f"{_f(mean, digits)} ± {_f(std, digits)}, n={n}"
-    return _f(mean, digits)
-
-
-def _esc(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
-def _best_indices(values: list[float | None], higher: bool) -> set[int]:
-    finite = [(i, v) for i, v in enumerate(values) if v is not None and math.isfinite(v)]
-    if not finite:
-        return set()
-    target = (max if higher else min)(v for _, v in finite)
-    return {i for i, v in finite if v == target}
-
-
-def _rel(path: Path, start: Path) -> str:
-    return Path(os.path.relpath(path, start)).as_posix()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -472,7 +79,7 @@ class _Report:
         self.out_md = out_md
         self.base = out_md.parent
         self.fig_dir = self.base / "figures"
-        self.records, self.ignored, self.incomplete = _scan(results_dir)
+        self.records, self.ignored, self.incomplete = scan(results_dir)
         if not self.records:
             raise ValueError(f"no run folders (<group>/<init>-<scenario>/<method>-seed<N>/"
                              f"metrics.json) under {results_dir}")
@@ -481,7 +88,7 @@ class _Report:
         self.verify_k = verify_k
         self.seed = seed
         self.command = command
-        self.models = _TrueModels()
+        self.models = TrueModels()
         self.placed: set[tuple[str, str, str, str]] = set()
         self.traced: dict[tuple[str, str, str, str], list[str]] = {}
         self.where: dict[tuple[str, str, str, str], list[str]] = {}
@@ -515,7 +122,7 @@ class _Report:
     def methods_in(self, groups: list[str]) -> list[str]:
         ran = {c.method for c in self.cells.values() if c.group in groups}
         rows = [m for m in METHOD_ORDER[:9]]
-        rows += sorted((m for m in ran if m not in rows), key=_method_rank)
+        rows += sorted((m for m in ran if m not in rows), key=method_rank)
         return rows
 
     def degraded_init(self, group: str, scenario: str) -> str | None:
@@ -568,19 +175,19 @@ class _Report:
             for m in methods:
                 stat = col.cells[m].stat(metric) if m in col.cells else None
                 means[(j, m)] = stat
-        best = [_best_indices([means[(j, m)][0] if means[(j, m)] else None for m in methods],
+        best = [best_indices([means[(j, m)][0] if means[(j, m)] else None for m in methods],
                               higher) for j in range(len(columns))]
         rows = []
         for i, method in enumerate(methods):
             label = paper.METHOD_NAMES.get(method, method)
             row = [f"{label} ({method})"]
             for j, col in enumerate(columns):
-                ours = _ours_text(means[(j, method)])
+                ours = ours_text(means[(j, method)])
                 if i in best[j]:
                     ours = f"**{ours}**"
                 value = col.paper.get(method)
                 mark = "†" if method in col.paper_best else ""
-                theirs = _DASH if value is None else value.text + mark
+                theirs = DASH if value is None else value.text + mark
                 row.append(f"{ours} ({theirs})")
             rows.append(row)
         if initial_row:
@@ -588,15 +195,15 @@ class _Report:
             for col in columns:
                 stats = [c.initial_stat(metric) for c in col.cells.values()]
                 stats = [s for s in stats if s is not None]
-                row.append(f"{_f(stats[0][0])} ({_DASH})" if stats else f"{_DASH} ({_DASH})")
+                row.append(f"{fixed(stats[0][0])} ({DASH})" if stats else f"{DASH} ({DASH})")
             rows.append(row)
-        return _table(["Method"] + [c.header for c in columns], rows)
+        return markdown_table(["Method"] + [c.header for c in columns], rows)
 
     def _note_marks(self, groups: list[str]) -> list[str]:
         out = []
         for g in groups:
             for note in self.notes.get(g, []):
-                out.append(f"> ‡ **{g}**: {_esc(note)} — the paper's number beside ours is for "
+                out.append(f"> ‡ **{g}**: {escape(note)} — the paper's number beside ours is for "
                            "the paper's model, not this one.")
         return out
 
@@ -614,7 +221,7 @@ class _Report:
                "e.g. `export CRFWI_DATA_DIR=../shared/models` as the Makefile does)"),
             "",
             f"* Generated: {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by crfwi {__version__}",
-            f"* Results folder: `{_rel(self.results, self.base)}` — {len(self.records)} complete "
+            f"* Results folder: `{link_path(self.results, self.base)}` — {len(self.records)} complete "
             f"run folders in {n_groups} group(s)"
             + (f"; {len(self.incomplete)} incomplete (no metrics.json, left out)"
                if self.incomplete else "")
@@ -642,8 +249,8 @@ class _Report:
                    m.get("deepwave_version", "?"), m.get("python_version", "?"),
                    m.get("numpy_version", "?"))
             machines[key] = machines.get(key, 0) + 1
-        lines += _table(["device", "crfwi", "torch", "deepwave", "python", "numpy", "runs"],
-                        [[_esc(str(v)) for v in k] + [str(n)] for k, n in machines.items()])
+        lines += markdown_table(["device", "crfwi", "torch", "deepwave", "python", "numpy", "runs"],
+                        [[escape(str(v)) for v in k] + [str(n)] for k, n in machines.items()])
         lines += ["", "(from `[meta]` of each run's `config.resolved.toml`)", "",
                   "## Budget", ""]
         budget: dict[tuple, dict] = {}
@@ -661,10 +268,10 @@ class _Report:
             b["methods"].add(r.method)
             b["sampling"].add(int(r.config.get("physics", {}).get("gradient_sampling_interval", 1)))
             b["runs"] += 1
-            b["seconds"] += _number(r.metrics.get("seconds")) or 0.0
+            b["seconds"] += number(r.metrics.get("seconds")) or 0.0
 
         def join(values):
-            return ", ".join(_DASH if v is None else str(v)
+            return ", ".join(DASH if v is None else str(v)
                              for v in sorted(values, key=lambda v: (v is None, v)))
 
         rows = []
@@ -674,7 +281,7 @@ class _Report:
                          join(b["shots"]), join(b["seeds"]), str(len(b["methods"])),
                          str(b["runs"]), join(b["sampling"]), f"{b['seconds'] / 3600:.2f}"])
         total = sum(b["seconds"] for b in budget.values()) / 3600
-        lines += _table(["group", "initial model", "scenarios", "iterations",
+        lines += markdown_table(["group", "initial model", "scenarios", "iterations",
                          "shots per iteration", "shots (after decimation)", "seeds", "methods",
                          "runs", "gradient sampling interval", "compute (h)"], rows)
         lines += ["", "One epoch = n_shots / shots_per_iteration iterations (shots per iteration "
@@ -697,9 +304,9 @@ class _Report:
             facts = set()
             for r in runs:
                 d = r.data
-                if _number(d.get("highpass_hz")):
+                if number(d.get("highpass_hz")):
                     facts.add(f"low-cut below {d['highpass_hz']:g} Hz")
-                if _number(d.get("noise_k")):
+                if number(d.get("noise_k")):
                     facts.add(f"noise std {d['noise_k']:g}σ0")
                 if d.get("shots_kept"):
                     facts.add(f"{len(d['shots_kept'])} of {d.get('n_shots', '?')} shots")
@@ -773,7 +380,7 @@ class _Report:
         present = self.groups()
         ref = (f"bp2004-{scale}" if scale else "bp2004")
         if ref not in present:
-            candidates = [g for g in present if _split_group(g)[1] == scale] or present
+            candidates = [g for g in present if split_group(g)[1] == scale] or present
             ref = max(candidates, key=lambda g: sum(r.group == g for r in self.records))
         rows = []
         devices = set()
@@ -784,17 +391,17 @@ class _Report:
                 theirs = paper.compute(method)
             except ValueError:
                 theirs = {}
-            spe = _stat([v for v in (r.seconds_per_epoch for r in runs) if v is not None])
+            spe = mean_std_n([v for v in (r.seconds_per_epoch for r in runs) if v is not None])
             params = sorted({r.params for r in runs if r.params is not None})
             mem = [r.peak_memory_mib for r in runs if r.peak_memory_mib is not None]
-            params_text = (_DASH if not params else "/".join(f"{p / 1000:.2f}" for p in params))
-            mem_text = _DASH if not mem else f"{max(mem) / 1024:.2f}"
+            params_text = (DASH if not params else "/".join(f"{p / 1000:.2f}" for p in params))
+            mem_text = DASH if not mem else f"{max(mem) / 1024:.2f}"
 
             def their(key):
-                return theirs[key].text if key in theirs else _DASH
+                return theirs[key].text if key in theirs else DASH
 
             rows.append([f"{paper.METHOD_NAMES.get(method, method)} ({method})",
-                         f"{_ours_text(spe, 3)} ({their('time_s_per_epoch')})",
+                         f"{ours_text(spe, 3)} ({their('time_s_per_epoch')})",
                          f"{params_text} ({their('params_k')})",
                          f"{mem_text} ({their('memory_gb')})"])
             for r in runs:
@@ -802,7 +409,7 @@ class _Report:
         lines += [f"Compute columns, ours from the runs of `{ref}` "
                   f"(device: {', '.join(sorted(devices)) or '?'}); the paper's from one BP shot "
                   "on an RTX 3090.", ""]
-        lines += _table(["Method", "Time (s/epoch)", "Params (K)", "Peak memory (GB)"], rows)
+        lines += markdown_table(["Method", "Time (s/epoch)", "Params (K)", "Peak memory (GB)"], rows)
         lines += ["", "Seconds per epoch = seconds_per_iteration × n_shots / shots_per_iteration "
                   "(mean ± std over the runs); params = trainable parameters / 1000 (all values "
                   "seen); peak memory = the largest `peak_memory_mib` / 1024 (CUDA: peak "
@@ -833,14 +440,14 @@ class _Report:
             for c in cells:
                 if (c.init, c.scenario) not in combos:
                     combos.append((c.init, c.scenario))
-            methods = sorted({c.method for c in cells}, key=_method_rank)
+            methods = sorted({c.method for c in cells}, key=method_rank)
             lines += [f"### `{group}`", ""]
             for metric in paper.METRICS:
                 header = ["Method"] + [f"{i}-{s}" for i, s in combos]
                 higher = paper.HIGHER_IS_BETTER[metric]
                 grid = {(m, combo): self.cells.get((group, *combo, m)) for m in methods
                         for combo in combos}
-                best = {combo: _best_indices(
+                best = {combo: best_indices(
                     [(grid[(m, combo)].stat(metric) or (None,))[0] if grid[(m, combo)] else None
                      for m in methods], higher) for combo in combos}
                 rows = []
@@ -848,10 +455,10 @@ class _Report:
                     row = [f"{paper.METHOD_NAMES.get(m, m)} ({m})"]
                     for combo in combos:
                         cell = grid[(m, combo)]
-                        text = _ours_text(cell.stat(metric)) if cell else _DASH
+                        text = ours_text(cell.stat(metric)) if cell else DASH
                         row.append(f"**{text}**" if i in best[combo] else text)
                     rows.append(row)
-                lines += [f"{paper.METRIC_LABELS[metric]}:", ""] + _table(header, rows) + [""]
+                lines += [f"{paper.METRIC_LABELS[metric]}:", ""] + markdown_table(header, rows) + [""]
             for c in cells:
                 self.traced[(c.group, c.init, c.scenario, c.method)] = c.keys
                 self.where.setdefault((c.group, c.init, c.scenario, c.method), []).append(
@@ -871,13 +478,13 @@ class _Report:
             for init in self._inits(group):
                 cells = [c for c in self.cells.values()
                          if c.group == group and c.init == init and c.scenario == "clean"]
-                cells.sort(key=lambda c: _method_rank(c.method))
+                cells.sort(key=lambda c: method_rank(c.method))
                 first = min((r for c in cells for r in c.runs), key=lambda r: r.seed)
                 title = f"{group}, {init} initial model, clean data"
                 try:
                     grid, true, initial, _ = self.models.true_and_initial(first)
                 except ValueError as err:
-                    lines += [f"* {title}: no panels — {_esc(str(err))}.", ""]
+                    lines += [f"* {title}: no panels — {escape(str(err))}.", ""]
                     continue
                 panels = {"true": true, "initial": initial}
                 skipped = []
@@ -898,10 +505,10 @@ class _Report:
                             vmax=float(true.max()), title=title + (f"\n{note}" if note else ""))
                 self.figures.append(self.fig_dir / name)
                 any_figure = True
-                lines += [f"### {title}", "", f"![{title}]({_rel(self.fig_dir / name, self.base)})",
+                lines += [f"### {title}", "", f"![{title}]({link_path(self.fig_dir / name, self.base)})",
                           ""]
                 if note:
-                    lines += [f"> ‡ {_esc(note)}", ""]
+                    lines += [f"> ‡ {escape(note)}", ""]
                 if skipped:
                     lines += [f"Not shown: {', '.join(skipped)}.", ""]
         if not any_figure and len(lines) == 4:
@@ -924,7 +531,7 @@ class _Report:
             for init in self._inits(group):
                 cells = sorted((c for c in self.cells.values()
                                 if c.group == group and c.init == init and c.scenario == "clean"),
-                               key=lambda c: _method_rank(c.method))
+                               key=lambda c: method_rank(c.method))
                 fig = _new_figure(7.0, 4.2)
                 ax = fig.subplots()
                 drawn = 0
@@ -951,9 +558,9 @@ class _Report:
                 name = f"convergence_{group}_{init}-clean.png"
                 _save(fig, self.fig_dir / name, 120)
                 self.figures.append(self.fig_dir / name)
-                lines += [f"![{title}]({_rel(self.fig_dir / name, self.base)})", ""]
+                lines += [f"![{title}]({link_path(self.fig_dir / name, self.base)})", ""]
                 if note:
-                    lines += [f"> ‡ {_esc(note)}", ""]
+                    lines += [f"> ‡ {escape(note)}", ""]
                 lines += self._tail_table(cells)
         return lines
 
@@ -971,12 +578,12 @@ class _Report:
             verdict = ("still falling" if drop > TAIL_FLAT else
                        "rising" if drop < -TAIL_FLAT else "flat")
             rows.append([f"{c.runs[0].paper_method} ({c.method})", str(len(tails)),
-                         _f(then), _f(final), f"{100 * drop:.1f} %", verdict])
+                         fixed(then), fixed(final), f"{100 * drop:.1f} %", verdict])
         if not rows:
             return []
         return (["MSE drop over the last quarter of the budget (mean over seeds; "
                  f"'flat' = within ±{100 * TAIL_FLAT:.0f} %):", ""]
-                + _table(["method", "runs", "MSE at 3/4 of the budget", "final MSE",
+                + markdown_table(["method", "runs", "MSE at 3/4 of the budget", "final MSE",
                           "drop in the last quarter", "verdict"], rows) + [""])
 
     def ntk_section(self) -> list[str]:
@@ -995,34 +602,34 @@ class _Report:
             out = plot_spectra(curves, self.fig_dir / "ntk_decay.png",
                                title="wave-based NTK: eigenvalues / λ1")
             self.figures.append(out)
-            lines += [f"![NTK decay]({_rel(out, self.base)})", ""]
+            lines += [f"![NTK decay]({link_path(out, self.base)})", ""]
             without = {m: v[1:] for m, v in curves.items() if len(v) > 2}
             if without:
                 out2 = plot_spectra(without, self.fig_dir / "ntk_decay_without_mean.png",
                                     title="leading mode removed: λk / λ2, k ≥ 2")
                 self.figures.append(out2)
-                lines += [f"![NTK decay without the leading mode]({_rel(out2, self.base)})", ""]
+                lines += [f"![NTK decay without the leading mode]({link_path(out2, self.base)})", ""]
             rows = []
             for m, v in curves.items():
                 v = sorted((float(x) for x in v), reverse=True)
                 rows.append([m, str(len(v)), f"{v[0]:.3e}",
-                             f"{v[-1] / v[0]:.2e}" if v[0] else _DASH,
-                             f"{v[-1] / v[1]:.2e}" if len(v) > 2 and v[1] else _DASH])
-            lines += _table(["method", "k", "λ1", "λk/λ1", "λk/λ2"], rows)
-            lines += ["", f"Source: `{_rel(source, self.base)}`.", ""]
+                             f"{v[-1] / v[0]:.2e}" if v[0] else DASH,
+                             f"{v[-1] / v[1]:.2e}" if len(v) > 2 and v[1] else DASH])
+            lines += markdown_table(["method", "k", "λ1", "λk/λ1", "λk/λ2"], rows)
+            lines += ["", f"Source: `{link_path(source, self.base)}`.", ""]
         elif source.is_dir():
             pngs = sorted(source.glob("*.png"))
             for png in pngs:
                 target = self.fig_dir / f"ntk_{png.name}"
                 self._copy(png, target)
-                lines += [f"![{png.stem}]({_rel(target, self.base)})", ""]
-            lines += [f"Copied from `{_rel(source, self.base)}`." if pngs
+                lines += [f"![{png.stem}]({link_path(target, self.base)})", ""]
+            lines += [f"Copied from `{link_path(source, self.base)}`." if pngs
                       else f"No spectrum.json or PNG in `{source}`.", ""]
         else:
             target = self.fig_dir / "ntk_decay.png"
             self._copy(source, target)
-            lines += [f"![NTK decay]({_rel(target, self.base)})", "",
-                      f"Copied from `{_rel(source, self.base)}`.", ""]
+            lines += [f"![NTK decay]({link_path(target, self.base)})", "",
+                      f"Copied from `{link_path(source, self.base)}`.", ""]
         return lines
 
     def _copy(self, source: Path, target: Path) -> None:
@@ -1043,7 +650,7 @@ class _Report:
                      f"{min(self.verify_k, len(self.records))} runs (seed {self.seed}) from their "
                      "`model.npy` and the true model rebuilt from their config "
                      "(`crfwi.metrics.evaluate`), against their `metrics.json` "
-                     f"(keys {', '.join(_VERIFIED_KEYS)}).")
+                     f"(keys {', '.join(VERIFIED_KEYS)}).")
         lines.append("")
         if n_checked:
             verdict = ("**all agree**" if result["ok"] else
@@ -1051,14 +658,14 @@ class _Report:
                        + ", ".join(f"`{k}`" for k in result["mismatches"]))
             lines += [f"Largest relative difference: {result['max_rel_diff']:.3g} "
                       f"(tolerance {result['tolerance']:g}) — {verdict}.", ""]
-            rows = [[f"`{c['key']}`", f"{c['max_rel_diff']:.3g}", c["worst"] or _DASH]
+            rows = [[f"`{c['key']}`", f"{c['max_rel_diff']:.3g}", c["worst"] or DASH]
                     for c in result["checked"]]
-            lines += _table(["run", "max relative difference", "metric"], rows) + [""]
+            lines += markdown_table(["run", "max relative difference", "metric"], rows) + [""]
         reasons: dict[str, list[str]] = {}
         for item in result["skipped"]:
             reasons.setdefault(item["reason"], []).append(item["key"])
         for reason, keys in reasons.items():
-            lines.append(f"* skipped {len(keys)} run(s) — {_esc(reason)}: "
+            lines.append(f"* skipped {len(keys)} run(s) — {escape(reason)}: "
                          + ", ".join(f"`{k}`" for k in keys))
         if reasons:
             lines.append("")
@@ -1091,19 +698,19 @@ class _Report:
                     p_sorted = sorted((m for m in ran if paper.METHOD_NAMES.get(m) in p_values),
                                       key=lambda m: p_values[paper.METHOD_NAMES[m]].value)
                     agree = ("yes" if p_ran and paper.METHOD_NAMES.get(ours[0]) in p_ran else "no")
-                    ig = (f"{ours.index('ig') + 1}/{len(ours)}" if "ig" in ours else _DASH)
+                    ig = (f"{ours.index('ig') + 1}/{len(ours)}" if "ig" in ours else DASH)
                     ig_p = (f"{p_sorted.index('ig') + 1}/{len(p_sorted)}" if "ig" in p_sorted
-                            else _DASH)
+                            else DASH)
                     rows.append([group, col.label, str(len(ran)),
                                  f"{paper.METHOD_NAMES.get(ours[0], ours[0])}",
                                  paper.METHOD_NAMES.get(ours_ssim, ours_ssim),
-                                 ", ".join(p_all) or _DASH, ", ".join(p_ran) or _DASH, agree,
+                                 ", ".join(p_all) or DASH, ", ".join(p_ran) or DASH, agree,
                                  ig, ig_p])
                     if "ig" in ours:
                         ig_rows.append((group, col.label, ours.index("ig") + 1, len(ours)))
         if rows:
             lines += ["### Best method per column", ""]
-            lines += _table(["group", "column", "methods compared", "our best (MSE)",
+            lines += markdown_table(["group", "column", "methods compared", "our best (MSE)",
                              "our best (SSIM)", "paper's best (MSE, all methods)",
                              "paper's best (MSE, among the methods we ran)", "same best",
                              "IG-FWI rank, ours (MSE)", "IG-FWI rank, paper (same methods)"], rows)
@@ -1150,25 +757,25 @@ class _Report:
                 mean, std, n = cells[m].stat("mse")
                 pm, ps, pn = pixel.stat("mse")
                 p_m = paper.lookup(ds, "constant", m, "mse")
-                overlap = _DASH
+                overlap = DASH
                 if std is not None and ps is not None:
                     overlap = "yes" if abs(mean - pm) <= std + ps else "no"
-                rows.append([group, paper.METHOD_NAMES[m], _ours_text((mean, std, n)),
-                             _ours_text((pm, ps, pn)), f"{mean / pm:.2f}" if pm else _DASH,
+                rows.append([group, paper.METHOD_NAMES[m], ours_text((mean, std, n)),
+                             ours_text((pm, ps, pn)), f"{mean / pm:.2f}" if pm else DASH,
                              "yes" if mean < pm else "no", overlap,
-                             f"{p_m.value / p_pixel.value:.2f}" if p_m and p_pixel else _DASH])
+                             f"{p_m.value / p_pixel.value:.2f}" if p_m and p_pixel else DASH])
             if "hashgrid" in cells:
                 c = cells["hashgrid"]
                 mean = c.stat("mse")[0]
                 init = c.initial_stat("mse")
                 p_h = paper.lookup(ds, "constant", "hashgrid", "mse")
-                facts = [f"{group}: MPE-FWI final MSE {_f(mean)}"]
+                facts = [f"{group}: MPE-FWI final MSE {fixed(mean)}"]
                 if init:
-                    facts.append(f"initial model MSE {_f(init[0])} (final / initial = "
+                    facts.append(f"initial model MSE {fixed(init[0])} (final / initial = "
                                  f"{mean / init[0]:.2f})")
                 if pixel is not None:
                     pm = pixel.stat("mse")[0]
-                    facts.append(f"ADFWI {_f(pm)} (MPE-FWI {'worse' if mean > pm else 'better'})")
+                    facts.append(f"ADFWI {fixed(pm)} (MPE-FWI {'worse' if mean > pm else 'better'})")
                 if p_h and p_pixel:
                     facts.append(f"paper: MPE-FWI {p_h.text} vs ADFWI {p_pixel.text} "
                                  f"({'worse' if p_h.value > p_pixel.value else 'better'})")
@@ -1176,7 +783,7 @@ class _Report:
         if rows:
             lines += ["### Claim: CR-FWI is far better than pixel FWI (ADFWI) from a constant "
                       "initial model", ""]
-            lines += _table(["group", "method", "MSE", "ADFWI MSE", "ratio to ADFWI",
+            lines += markdown_table(["group", "method", "MSE", "ADFWI MSE", "ratio to ADFWI",
                              "lower than ADFWI", "mean ± std ranges overlap",
                              "paper's ratio to ADFWI"], rows)
             lines.append("")
@@ -1213,14 +820,14 @@ class _Report:
             for r in cell.runs:
                 spe = r.seconds_per_epoch
                 used = where + (["Table 1 · compute"] if r.key in self.compute_runs else [])
-                rows.append([f"[`{r.key}`]({_rel(r.path, self.base)})",
-                             _esc("; ".join(used)) or _DASH,
+                rows.append([f"[`{r.key}`]({link_path(r.path, self.base)})",
+                             escape("; ".join(used)) or DASH,
                              str(r.seed),
-                             _DASH if r.iterations is None else str(r.iterations),
-                             _f(r.value("ssim")), _f(r.value("mse")), _f(r.value("mae")),
-                             _f(spe, 3), _DASH if r.params is None else str(r.params),
-                             _f(r.peak_memory_mib, 0), "‡" if r.note else ""])
-        lines += _table(["run folder", "cells of ours it enters (mean over its seeds)", "seed",
+                             DASH if r.iterations is None else str(r.iterations),
+                             fixed(r.value("ssim")), fixed(r.value("mse")), fixed(r.value("mae")),
+                             fixed(spe, 3), DASH if r.params is None else str(r.params),
+                             fixed(r.peak_memory_mib, 0), "‡" if r.note else ""])
+        lines += markdown_table(["run folder", "cells of ours it enters (mean over its seeds)", "seed",
                          "iterations", "SSIM", "MSE", "MAE", "s/epoch",
                          "params", "peak MiB", "note"], rows)
         lines.append("")
@@ -1228,7 +835,7 @@ class _Report:
             lines += ["Incomplete run folders (no metrics.json; not in any table): "
                       + ", ".join(f"`{k}`" for k in self.incomplete), ""]
         if self.ignored:
-            lines += ["Ignored: " + "; ".join(_esc(s) for s in self.ignored), ""]
+            lines += ["Ignored: " + "; ".join(escape(s) for s in self.ignored), ""]
         return lines
 
     # ------------------------------------------------------------------ all
@@ -1261,7 +868,7 @@ def _history_series(path: Path, key: str) -> tuple[list[float], list[float]]:
     xs, ys = [], []
     with path.open(newline="") as fh:
         for row in csv.DictReader(fh):
-            it, value = _number(row.get("iteration")), _number(row.get(key))
+            it, value = number(row.get("iteration")), number(row.get(key))
             if it is not None and value is not None and math.isfinite(value) and value > 0:
                 xs.append(it)
                 ys.append(value)
@@ -1370,3 +977,4 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         notes=args.notes)
     print(f"report: {path}")
     return 0
+

@@ -119,14 +119,19 @@ def test_pixel_gives_exactly_the_wave_kernel(pixel_case):
     assert np.max(np.abs(values - exact) / exact) < 1e-4
 
 
-def test_clamped_cells_have_no_kernel(setup):
+def test_bounded_cells_keep_their_kernel_unless_the_clamp_is_literal(setup):
     grid, solver, m0 = setup
     model = _model(setup, "pixel")
     with torch.no_grad():
-        model.representation.delta[0, :] = 5000.0  # first row pushed above vmax: clamped
-    op = ntk.WaveNTK(model, solver)
+        model.representation.delta[0, :] = 5000.0  # first row pushed above vmax
     row = torch.zeros(grid.shape, dtype=torch.float64)
     row[0] = 1.0
+    # Straight-through bound (default): Θ_m = I on those cells too.
+    op = ntk.WaveNTK(model, solver)
+    assert torch.allclose(op.theta_m_matvec(row.reshape(-1)), row.reshape(-1))
+    # The literal clamp: clamped cells have no kernel (they are frozen).
+    model.bound_gradient = "zero"
+    op = ntk.WaveNTK(model, solver)
     assert float(op.theta_m_matvec(row.reshape(-1)).abs().max()) == 0.0
 
 

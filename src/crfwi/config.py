@@ -128,11 +128,14 @@ class PhysicsSection:
 
 @dataclass
 class RepresentationSection:
-    """Options of the representation named by ``inversion.method`` and its output scale
-    (m/s per unit output; 0 = the representation's default)."""
+    """Options of the representation named by ``inversion.method``, its output scale (m/s per
+    unit output; 0 = the representation's default) and how m_θ starts: ``start = "centred"``
+    subtracts the network's initial output so that m_θ0 = m0 exactly (the NTK is unchanged),
+    ``"raw"`` is the literal m0 + F_θ (see crfwi.representations.VelocityModel)."""
 
     options: dict = field(default_factory=dict)
     output_scale: float = 0.0
+    start: str = "centred"
 
 
 @dataclass
@@ -148,7 +151,9 @@ class InversionSection:
     each (0 = ``iterations`` split evenly; the last band runs to the end).
     ``lr`` 0 = the method's default (5 for pixel, 1e-4 for networks); ``grid_lr`` 0 = ``lr``.
     ``shots_per_iteration`` 0 = all shots every step, else a random batch per step.
-    ``vmin``/``vmax`` 0 = 0.9 × / 1.1 × the range of the true and initial models.
+    ``vmin``/``vmax`` 0 = 0.9 × / 1.1 × the range of the true and initial models;
+    ``bound_gradient``: "straight-through" (default: bounded cells keep their gradient) or "zero"
+    (a plain clamp, which freezes cells outside the bounds; crfwi.representations.bound).
     ``fix_water`` keeps the water layer (cells of water velocity at the top) at m0.
     """
 
@@ -165,6 +170,7 @@ class InversionSection:
     band_iterations: int = 0
     vmin: float = 0.0
     vmax: float = 0.0
+    bound_gradient: str = "straight-through"
     fix_water: bool = False
 
 

@@ -121,9 +121,13 @@ class Experiment:
         rep = representations.build(self.method.representation, self.grid,
                                     **cfg.representation.options)
         fixed = None if self.fixed_mask is None else torch.as_tensor(self.fixed_mask)
-        model = representations.VelocityModel(
-            rep, torch.as_tensor(self.initial_model), self.grid, bounds=self.bounds,
-            fixed_mask=fixed, output_scale=cfg.representation.output_scale or None)
+        try:
+            model = representations.VelocityModel(
+                rep, torch.as_tensor(self.initial_model), self.grid, bounds=self.bounds,
+                fixed_mask=fixed, output_scale=cfg.representation.output_scale or None,
+                start=cfg.representation.start, bound_gradient=cfg.inversion.bound_gradient)
+        except ValueError as err:
+            raise ConfigError(f"representation.start / inversion.bound_gradient: {err}") from None
         return model.to(self.device)
 
 

@@ -8,9 +8,9 @@ The paper's theory (PAPER.md §2; arXiv 2603.22362, Props. 2.1/3.1) in discrete 
   that Born solve (the graph is kept, so each adjoint is one backward propagation).
 * J_m = ∂m/∂θ, the representation's Jacobian (N_m × P), by ``torch.func.jvp``/``vjp`` through the
   whole :class:`~crfwi.representations.VelocityModel` -- i.e. of the map the optimiser actually
-  differentiates: ``output_scale`` is included (Θ_m is in (m/s)²), and the derivative of the clamp
-  to the velocity bounds and of a fixed (water) mask is the one autograd uses: rows of clamped or
-  fixed cells are zero. At initialisation nothing is clamped unless m0 touches a bound, so the
+  differentiates: ``output_scale`` is included (Θ_m is in (m/s)²), and so are the derivative of the
+  velocity bounds (identity under the default straight-through bound; zero outside the bounds with
+  ``bound_gradient = "zero"``) and of a fixed (water) mask (rows of fixed cells are zero). So the
   pixel representation has Θ_m = I exactly and Θ is the wave kernel.
 * Θ_m = J_m J_mᵀ (model-space NTK), Θ_wave = J_G J_Gᵀ, and the wave-based NTK
   Θ = J_G Θ_m J_Gᵀ = (J_G J_m)(J_G J_m)ᵀ (N_d × N_d).
@@ -589,7 +589,9 @@ def _velocity_model(experiment, method: str):
     rep = representations.build(rep_name, experiment.grid, **options)
     fixed = None if experiment.fixed_mask is None else torch.as_tensor(experiment.fixed_mask)
     model = representations.VelocityModel(rep, torch.as_tensor(experiment.initial_model), experiment.grid,
-                                          bounds=experiment.bounds, fixed_mask=fixed, output_scale=scale)
+                                          bounds=experiment.bounds, fixed_mask=fixed, output_scale=scale,
+                                          start=config.representation.start,
+                                          bound_gradient=config.inversion.bound_gradient)
     return model.to(experiment.device)
 
 

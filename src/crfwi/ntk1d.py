@@ -217,7 +217,7 @@ def marmousi_trace(*, x: float = 5000.0, spacing: float = SPACING, data_dir=None
 
 
 def model_jacobian(velocity_model: VelocityModel) -> torch.Tensor:
-    """J_m = ∂m_θ/∂θ, ``[N_m, P]`` float64 (one vjp per cell; output_scale and clamp included,
+    """J_m = ∂m_θ/∂θ, ``[N_m, P]`` float64 (one vjp per cell; output_scale and bounds included,
     as in :class:`crfwi.ntk.WaveNTK`)."""
     params = {n: p.detach() for n, p in velocity_model.named_parameters() if p.requires_grad}
     _, vjp_fn = torch.func.vjp(lambda p: torch.func.functional_call(velocity_model, p, ()).reshape(-1),
@@ -245,7 +245,10 @@ def model_ntk(velocity_model: VelocityModel) -> torch.Tensor:
         with torch.no_grad():
             m = velocity_model().reshape(-1).double()
         vmin, vmax = velocity_model.bounds
-        live = ((m >= vmin) & (m <= vmax) & ~velocity_model.fixed_mask.reshape(-1)).double()
+        live = ~velocity_model.fixed_mask.reshape(-1)
+        if velocity_model.bound_gradient == "zero":  # a plain clamp freezes cells outside
+            live = live & (m >= vmin) & (m <= vmax)
+        live = live.double()
         s = velocity_model.output_scale
         return (s * s) * live[:, None] * rep.ntk(velocity_model.coords) * live[None, :]
     jm = model_jacobian(velocity_model)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import inspect
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..geometry import Grid
 
-__all__ = ["Representation", "VelocityModel", "register", "build", "available", "describe"]
+__all__ = ["Representation", "VelocityModel", "register", "build", "available", "describe", "bound",
+           "float32_bounds", "BOUND_GRADIENTS", "STARTS"]
 
 
 class Representation(nn.Module):
@@ -124,25 +126,69 @@ def build(name: str, grid: Grid, **kwargs) -> Representation:
 
 
 # --------------------------------------------------------------------------------------------
-# The velocity model m_θ = clamp(m0 + s · F_θ(x))
+# The velocity model m_θ = bound(m0 + s · (F_θ(x) − F_θ0(x)))
 # --------------------------------------------------------------------------------------------
+
+BOUND_GRADIENTS = ("straight-through", "zero")
+STARTS = ("centred", "raw")
+
+
+def float32_bounds(vmin: float, vmax: float) -> tuple[float, float]:
+    """``(vmin, vmax)`` rounded *inward* to float32-representable values.
+
+    The model is rendered in float32 while the solver's stability limit (``max_vel``) is a float64;
+    about half of all decimal bounds round *up* in float32 (float32(4000.1) = 4000.10009765625), so
+    a cell clamped to float32(vmax) could exceed ``max_vel`` and be refused. Rounding the bound
+    down (vmin up) keeps every rendered value inside the float64 bounds.
+    """
+    lo = np.float32(vmin)
+    if float(lo) < vmin:
+        lo = np.nextafter(lo, np.float32(np.inf))
+    hi = np.float32(vmax)
+    if float(hi) > vmax:
+        hi = np.nextafter(hi, np.float32(-np.inf))
+    return float(lo), float(hi)
+
+
+def bound(model: torch.Tensor, low: float, high: float, *, gradient: str = "straight-through") -> torch.Tensor:
+    """``model`` clamped to ``[low, high]``.
+
+    ``gradient = "straight-through"`` (default): the value is clamped, the derivative is the
+    identity everywhere, so a cell outside the bounds still tells the parameters which way to go
+    (written as ``u + (clamp(u) − u).detach()``, which forward- and reverse-mode AD both handle).
+    ``"zero"``: a plain clamp, whose derivative is 0 outside the bounds -- the cells there are
+    frozen until the parameters move them back by way of other cells (measured: 19–93 % of the
+    cells frozen at initialisation for some methods from constant starts; BENCHMARKS.md §10).
+    """
+    if gradient == "zero":
+        return model.clamp(low, high)
+    if gradient != "straight-through":
+        raise ValueError(f"`bound_gradient` must be one of {', '.join(BOUND_GRADIENTS)}, got {gradient!r}")
+    return model + (model.clamp(low, high) - model).detach()
 
 
 class VelocityModel(nn.Module):
-    """m_θ(x) = clamp(m0(x) + s · F_θ(x), vmin, vmax), with optional fixed cells (e.g. water).
+    """m_θ(x) = bound(m0(x) + s · (F_θ(x) − F_θ0(x)), vmin, vmax), with optional fixed cells (water).
 
     Args:
         representation: F_θ.
         initial: m0, ``[nz, nx]`` in m/s.
         grid: the model grid (gives the coordinates).
-        bounds: ``(vmin, vmax)`` in m/s; the rendered model is clamped to it.
+        bounds: ``(vmin, vmax)`` in m/s; the rendered model is kept inside (see :func:`bound`).
         fixed_mask: optional bool ``[nz, nx]``; True cells keep m0 (e.g. a water layer).
         output_scale: s in m/s per unit output; default the representation's ``output_scale``.
+        start: ``"centred"`` (default) subtracts the network's output at initialisation, F_θ0, kept
+            as a buffer, so m_θ0 = m0 exactly while J_m = ∂m/∂θ -- hence every NTK -- is unchanged;
+            ``"raw"`` is the literal m0 + s·F_θ (a random network adds its initial output, e.g.
+            ≈ 0.2 km/s RMS for WinFWI). The paper writes m_θ = m0 + F_θ and is silent on F_θ0
+            (PAPER.md §9.1); the choice is measured in BENCHMARKS.md §10.
+        bound_gradient: the derivative of the bounds, :func:`bound` (default straight-through).
     """
 
     def __init__(self, representation: Representation, initial: torch.Tensor, grid: Grid, *,
                  bounds: tuple[float, float], fixed_mask: torch.Tensor | None = None,
-                 output_scale: float | None = None) -> None:
+                 output_scale: float | None = None, start: str = "centred",
+                 bound_gradient: str = "straight-through") -> None:
         super().__init__()
         initial = torch.as_tensor(initial)
         if tuple(initial.shape) != grid.shape:
@@ -150,8 +196,16 @@ class VelocityModel(nn.Module):
         vmin, vmax = (float(b) for b in bounds)
         if not 0 < vmin < vmax:
             raise ValueError(f"`bounds` must satisfy 0 < vmin < vmax, got ({vmin:g}, {vmax:g})")
+        if start not in STARTS:
+            raise ValueError(f"`start` must be one of {', '.join(STARTS)}, got {start!r}")
+        if bound_gradient not in BOUND_GRADIENTS:
+            raise ValueError(f"`bound_gradient` must be one of {', '.join(BOUND_GRADIENTS)}, "
+                             f"got {bound_gradient!r}")
         self.representation = representation
         self.bounds = (vmin, vmax)
+        self._render_bounds = float32_bounds(vmin, vmax)
+        self.start = start
+        self.bound_gradient = bound_gradient
         self.output_scale = float(representation.output_scale if output_scale is None else output_scale)
         self.register_buffer("initial", initial.detach().clone().float())
         self.register_buffer("coords", grid.coords())
@@ -161,24 +215,32 @@ class VelocityModel(nn.Module):
         if tuple(fixed_mask.shape) != grid.shape:
             raise ValueError(f"`fixed_mask` must have the grid's shape {grid.shape}, got {tuple(fixed_mask.shape)}")
         self.register_buffer("fixed_mask", fixed_mask)
+        # F_θ0 in output units; zero for "raw" (and for the pixel grid, whose F_θ0 is 0 anyway).
+        offset = torch.zeros(grid.shape)
+        if start == "centred":
+            with torch.no_grad():
+                offset = self.representation(self.coords).detach().float().clone()  # never a view of θ
+        self.register_buffer("start_offset", offset)
 
     def perturbation(self) -> torch.Tensor:
-        """s · F_θ(x) in m/s, ``[nz, nx]``."""
-        return self.output_scale * self.representation(self.coords)
+        """s · (F_θ(x) − F_θ0(x)) in m/s, ``[nz, nx]`` (F_θ0 = 0 with ``start = "raw"``)."""
+        return self.output_scale * (self.representation(self.coords) - self.start_offset)
+
+    def unbounded(self) -> torch.Tensor:
+        """m0 + perturbation with the fixed cells at m0, before the bounds (m/s, ``[nz, nx]``)."""
+        model = self.initial + self.perturbation()
+        return torch.where(self.fixed_mask, self.initial, model)
 
     def forward(self) -> torch.Tensor:
-        """The velocity model in m/s, ``[nz, nx]``."""
-        model = self.initial + self.perturbation()
-        model = torch.where(self.fixed_mask, self.initial, model)
-        return model.clamp(*self.bounds)
+        """The velocity model in m/s, ``[nz, nx]``, inside the bounds."""
+        return bound(self.unbounded(), *self._render_bounds, gradient=self.bound_gradient)
 
     @torch.no_grad()
     def project_(self) -> None:
         """After an optimiser step: keep parameters whose value is the model inside the bounds."""
-        low = (self.bounds[0] - self.initial) / self.output_scale
-        high = (self.bounds[1] - self.initial) / self.output_scale
+        low = (self._render_bounds[0] - self.initial) / self.output_scale + self.start_offset
+        high = (self._render_bounds[1] - self.initial) / self.output_scale + self.start_offset
         self.representation.clip_(low, high)
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         return self.representation.parameter_groups()
-

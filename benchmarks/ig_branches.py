@@ -61,7 +61,8 @@ def analyse(run_dir: Path) -> dict:
         concatenated features, so the two parts add up exactly and can be compared."""
         rep = model.representation
         with torch.no_grad():
-            grid_features, inr_features = rep.branch_features(model.coords)
+            blocks = rep.branch_features(model.coords)
+            grid_features, inr_features = blocks["grid"], blocks["inr"]
             first = rep.mlp[0]
             n_grid = grid_features.shape[-1]
             w_grid, w_inr = first.weight[:, :n_grid], first.weight[:, n_grid:]

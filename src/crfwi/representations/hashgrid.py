@@ -24,13 +24,38 @@ from ..geometry import Grid
 from .base import Representation, register
 from .layers import compute_dtype, points_of, relu_mlp, zero_linear_
 
-__all__ = ["HashEncoding", "HashGrid", "level_resolutions", "PRIMES"]
+__all__ = ["HashEncoding", "HashGrid", "level_resolutions", "PRIMES", "GRID_NORMALISATIONS",
+           "grid_scales"]
 
 # Instant-NGP's spatial-hash primes for (dim 0, dim 1): h(c) = (c0·π0 XOR c1·π1) mod T, computed
 # in uint32 arithmetic (Müller et al. 2022, eq. 4). Here dim 0 is depth z, dim 1 is lateral x.
 PRIMES = (1, 2654435761)
 _MASK32 = 0xFFFFFFFF
 _DENSE_BACKENDS = ("gather", "grid_sample")
+
+# How the grid encoding of MPE-FWI, IG-FWI and LRG-FWI is scaled: (init_scale, feature_scale) of
+# :class:`HashEncoding`. Theorem 5.2 (IG's spectrum between INR's and MPE's) assumes "normalised
+# features with comparable gradient norms" (PAPER.md §3.5); the paper gives no table init.
+GRID_NORMALISATIONS: dict[str, tuple[float, float]] = {
+    # Instant-NGP's table U(±1e-4), no multiplier. Measured on Marmousi (cpu grid, linear start):
+    # IG-FWI's grid features are 2.7e-5 RMS against the sine branch's 0.51 (after the √α weights),
+    # and the grid holds 3.6e-6 of tr Θ_m -- IG-FWI is then a 2-layer SIREN with a ReLU head.
+    "literal": (1e-4, 1.0),
+    # The sine branch's scale: features of its RMS (0.72 = 1.85 × 0.386, the RMS of the bilinear
+    # interpolation of U(±1) entries) and a per-point Jacobian of its norm, c = 512 ≈ ‖∂I/∂θ‖/‖∂h/∂T‖
+    # (measured 483–516 on grids from 12×24 to 188×500, two seeds; BENCHMARKS.md §10). α then
+    # weighs two kernels of equal trace, as Theorem 5.2 reads.
+    "balanced": (1.85, 512.0),
+}
+
+
+def grid_scales(name: str) -> tuple[float, float]:
+    """``(init_scale, feature_scale)`` of the grid normalisation ``name`` (:data:`GRID_NORMALISATIONS`)."""
+    try:
+        return GRID_NORMALISATIONS[name]
+    except KeyError:
+        raise ValueError(f"`grid_normalisation` must be one of {', '.join(GRID_NORMALISATIONS)}, "
+                         f"got {name!r}") from None
 
 
 def level_resolutions(n_levels: int, base_resolution: int, per_level_scale: float) -> list[int]:
@@ -50,8 +75,13 @@ class HashEncoding(nn.Module):
     ``((i0·1) XOR (i1·2654435761 mod 2^32)) mod T``. Collisions are not resolved (Instant-NGP).
     The output is level-major: features ``[l·F : (l+1)·F]`` belong to level l.
 
-    All levels share one flat parameter ``table`` (``[Σ rows, F]``, init ``U(±init_scale)``, as
-    Instant-NGP's ``U(-1e-4, 1e-4)``); ``offsets[l]`` is level l's first row.
+    All levels share one flat parameter ``table`` (``[Σ rows, F]``); ``offsets[l]`` is level l's
+    first row. The features are ``feature_scale`` × the interpolated table entries, and the table
+    starts at ``U(±init_scale / feature_scale)``, so the features start at ``U(±init_scale)``
+    interpolated whatever the scale. ``feature_scale`` c is a fixed multiplier (no parameter): it
+    multiplies the encoding's Jacobian, hence its NTK by c² and -- under Adam, whose step is about
+    the learning rate per parameter -- the features' step by c. Instant-NGP's reading is c = 1 and
+    ``init_scale = 1e-4``; see :data:`GRID_NORMALISATIONS` for the balanced default of the methods.
 
     Args:
         n_levels: L (paper: 16).
@@ -59,14 +89,15 @@ class HashEncoding(nn.Module):
         per_level_scale: b (paper: 1.05).
         features_per_level: F (not in the paper; default 2 as Instant-NGP).
         log2_hashmap_size: log2 T (not in the paper; default 8, see the module docstring).
-        init_scale: half-width of the uniform table initialisation.
+        init_scale: half-width of the uniform initialisation, in feature units.
+        feature_scale: the fixed multiplier c of the table entries (see above).
         dense_backend: ``"gather"`` (indexing; supports ``torch.func.jvp``) or ``"grid_sample"``
             (``F.grid_sample`` for the dense levels; no forward-mode AD). Both give the same values.
     """
 
     def __init__(self, *, n_levels: int = 16, base_resolution: int = 50, per_level_scale: float = 1.05,
                  features_per_level: int = 2, log2_hashmap_size: int = 8, init_scale: float = 1e-4,
-                 dense_backend: str = "gather") -> None:
+                 feature_scale: float = 1.0, dense_backend: str = "gather") -> None:
         super().__init__()
         if n_levels < 1:
             raise ValueError(f"`n_levels` must be >= 1, got {n_levels}")
@@ -78,6 +109,8 @@ class HashEncoding(nn.Module):
             raise ValueError(f"`features_per_level` must be >= 1, got {features_per_level}")
         if not 1 <= log2_hashmap_size <= 30:
             raise ValueError(f"`log2_hashmap_size` must be in 1..30, got {log2_hashmap_size}")
+        if not (math.isfinite(init_scale) and init_scale > 0 and math.isfinite(feature_scale) and feature_scale > 0):
+            raise ValueError(f"`init_scale` and `feature_scale` must be positive, got {init_scale!r}, {feature_scale!r}")
         if dense_backend not in _DENSE_BACKENDS:
             raise ValueError(f"`dense_backend` must be one of {', '.join(_DENSE_BACKENDS)}, got {dense_backend!r}")
         self.n_levels = int(n_levels)
@@ -91,7 +124,9 @@ class HashEncoding(nn.Module):
         for r in rows[:-1]:
             self.offsets.append(self.offsets[-1] + r)
         self.rows = rows
-        self.table = nn.Parameter(torch.empty(sum(rows), self.features_per_level).uniform_(-init_scale, init_scale))
+        self.feature_scale = float(feature_scale)
+        bound = float(init_scale) / self.feature_scale
+        self.table = nn.Parameter(torch.empty(sum(rows), self.features_per_level).uniform_(-bound, bound))
         # Per-level constants as (non-persistent) buffers so that they follow .to(device).
         self.register_buffer("_res", torch.tensor(self.resolutions, dtype=torch.long), persistent=False)
         self.register_buffer("_offset", torch.tensor(self.offsets, dtype=torch.long), persistent=False)
@@ -104,6 +139,7 @@ class HashEncoding(nn.Module):
     def extra_repr(self) -> str:
         return (f"levels={self.n_levels}, resolutions={self.resolutions[0]}..{self.resolutions[-1]}, "
                 f"F={self.features_per_level}, T={self.table_size}, dense_levels={sum(self.dense)}, "
+                f"feature_scale={self.feature_scale:g}, "
                 f"dense_backend={self.dense_backend!r}")
 
     # ---------------------------------------------------------------------------------------
@@ -138,7 +174,7 @@ class HashEncoding(nn.Module):
             return self._forward_grid_sample(points)
         index, weights = self.corners(points)
         feats = (table[index] * weights[..., None]).sum(dim=2)  # [P, L, F]
-        return feats.reshape(points.shape[0], self.out_features)
+        return self.feature_scale * feats.reshape(points.shape[0], self.out_features)
 
     def _forward_grid_sample(self, points: torch.Tensor) -> torch.Tensor:
         index, weights = self.corners(points)
@@ -153,7 +189,7 @@ class HashEncoding(nn.Module):
                 out.append(sampled[0, :, :, 0].t())
             else:
                 out.append((self.table[index[:, level]] * weights[:, level, :, None]).sum(dim=1))
-        return torch.cat(out, dim=1)
+        return self.feature_scale * torch.cat(out, dim=1)
 
     # ---------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -180,7 +216,7 @@ class HashEncoding(nn.Module):
                         row += self.offsets[level]
                         for f in range(self.features_per_level):
                             out[p, level * self.features_per_level + f] += w * table[row, f]
-        return out
+        return self.feature_scale * out
 
 
 @register("hashgrid", paper="MPE-FWI")
@@ -196,6 +232,8 @@ class HashGrid(Representation):
         hidden_features, hidden_layers: the MLP (paper App. B.1: 2 hidden layers of 64); ReLU, as
             Instant-NGP (the paper names no activation).
         dense_backend: see :class:`HashEncoding`.
+        grid_normalisation: ``"balanced"`` (default) or ``"literal"``, :data:`GRID_NORMALISATIONS`;
+            the same encoding as IG-FWI's grid branch, as Theorems 5.1/5.2 compare them.
         zero_init_output: zero the MLP's last layer so F ≡ 0 at init (m_θ = m0); reachable. The
             paper does not say it does this.
     """
@@ -206,11 +244,13 @@ class HashGrid(Representation):
     def __init__(self, grid: Grid, *, n_levels: int = 16, base_resolution: int = 50,
                  per_level_scale: float = 1.05, features_per_level: int = 2, log2_hashmap_size: int = 8,
                  hidden_features: int = 64, hidden_layers: int = 2, dense_backend: str = "gather",
-                 zero_init_output: bool = False) -> None:
+                 grid_normalisation: str = "balanced", zero_init_output: bool = False) -> None:
         super().__init__(grid)
+        init_scale, feature_scale = grid_scales(grid_normalisation)
         self.encoding = HashEncoding(n_levels=n_levels, base_resolution=base_resolution,
                                      per_level_scale=per_level_scale, features_per_level=features_per_level,
-                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend)
+                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend,
+                                     init_scale=init_scale, feature_scale=feature_scale)
         self.mlp = relu_mlp(self.encoding.out_features, hidden_features, hidden_layers, 1)
         if zero_init_output:
             zero_linear_(self.mlp[-1])

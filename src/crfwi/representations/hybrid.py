@@ -31,11 +31,14 @@ from torch import nn
 
 from ..geometry import Grid
 from .base import Representation, register
-from .hashgrid import HashEncoding
+from .hashgrid import HashEncoding, grid_scales
 from .layers import compute_dtype, points_of, relu_mlp, sine_network, zero_linear_
 from .lowrank import FactorNetwork, default_ranks
 
-__all__ = ["IG", "LRG"]
+__all__ = ["IG", "LRG", "LOWRANK_SCALES"]
+
+# LRG-FWI's fixed multiplier of its low-rank feature block, per grid normalisation (see LRG).
+LOWRANK_SCALES = {"literal": 1.0, "balanced": 6.0}
 
 
 def _check_alpha(alpha: float) -> float:
@@ -62,6 +65,9 @@ class IG(Representation):
             both layers are sine layers with the SIREN initialisation, and I's output is the
             second sine layer (n_r = 128 features).
         hidden_features, hidden_layers: the ReLU fusion MLP (paper: 2 layers of 64).
+        grid_normalisation: ``"balanced"`` (default: grid features of the sine features' RMS and
+            Jacobian norm, Theorem 5.2's premise) or ``"literal"`` (tables U(±1e-4)); see
+            :data:`~crfwi.representations.hashgrid.GRID_NORMALISATIONS`.
         zero_init_output: zero the fusion MLP's last layer so F ≡ 0 at init (m_θ = m0);
             reachable. The paper does not say it does this.
     """
@@ -73,30 +79,39 @@ class IG(Representation):
                  per_level_scale: float = 1.05, features_per_level: int = 2, log2_hashmap_size: int = 8,
                  dense_backend: str = "gather", sine_features: int = 128, sine_layers: int = 2,
                  omega0: float = 30.0, hidden_features: int = 64, hidden_layers: int = 2,
+                 grid_normalisation: str = "balanced",
                  zero_init_output: bool = False) -> None:
         super().__init__(grid)
         self.alpha = _check_alpha(alpha)
+        init_scale, feature_scale = grid_scales(grid_normalisation)
         self.encoding = HashEncoding(n_levels=n_levels, base_resolution=base_resolution,
                                      per_level_scale=per_level_scale, features_per_level=features_per_level,
-                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend)
+                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend,
+                                     init_scale=init_scale, feature_scale=feature_scale)
         self.sine = sine_network(2, sine_features, sine_layers, omega0=omega0)
         self.mlp = relu_mlp(self.encoding.out_features + sine_features, hidden_features, hidden_layers, 1)
         if zero_init_output:
             zero_linear_(self.mlp[-1])
 
-    def branch_features(self, coords: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two weighted feature blocks the fusion MLP concatenates: √α·h(x) ``[N, L·F]`` and
-        √(1−α)·I(x) ``[N, sine_features]`` (``benchmarks/ig_branches.py`` compares them)."""
+    def branch_features(self, coords: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The two weighted feature blocks the fusion MLP concatenates, in order: ``"grid"``
+        √α·h(x) ``[N, L·F]`` and ``"inr"`` √(1−α)·I(x) ``[N, sine_features]``
+        (:func:`crfwi.diagnostics.branch_report` compares them)."""
         points = points_of(coords, compute_dtype(self))
-        return (math.sqrt(self.alpha) * self.encoding(points),
-                math.sqrt(1.0 - self.alpha) * self.sine(points))
+        return {"grid": math.sqrt(self.alpha) * self.encoding(points),
+                "inr": math.sqrt(1.0 - self.alpha) * self.sine(points)}
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        features = torch.cat(self.branch_features(coords), dim=1)
+        features = torch.cat(list(self.branch_features(coords).values()), dim=1)
         return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
 
     def grid_tables(self) -> list[nn.Parameter]:
         return [self.encoding.table]
+
+    def branches(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters by branch: the hash ``grid``, the sine ``inr`` and the ``fusion`` MLP."""
+        return {"grid": [self.encoding.table], "inr": list(self.sine.parameters()),
+                "fusion": list(self.mlp.parameters())}
 
 
 @register("lrg", paper="LRG-FWI")
@@ -119,6 +134,8 @@ class LRG(Representation):
         lr_hidden_features, lr_hidden_layers, omega0: the factor networks, as LR-FWI (128, 2 sine
             layers + linear, ω0 = 30).
         hidden_features, hidden_layers: the ReLU fusion MLP (as IG-FWI: 2 layers of 64).
+        grid_normalisation: as IG-FWI; ``"balanced"`` also multiplies the low-rank block by 6
+            (:data:`LOWRANK_SCALES`) so that neither branch is below ~25 % of the NTK trace.
         zero_init_output: zero the fusion MLP's last layer so F ≡ 0 at init (m_θ = m0);
             reachable. Not from the paper.
     """
@@ -130,13 +147,21 @@ class LRG(Representation):
                  per_level_scale: float = 1.05, features_per_level: int = 2, log2_hashmap_size: int = 8,
                  dense_backend: str = "gather", rank_z: int | None = None, rank_x: int = 128,
                  lr_hidden_features: int = 128, lr_hidden_layers: int = 2, omega0: float = 30.0,
-                 hidden_features: int = 64, hidden_layers: int = 2, zero_init_output: bool = False) -> None:
+                 hidden_features: int = 64, hidden_layers: int = 2, grid_normalisation: str = "balanced",
+                 zero_init_output: bool = False) -> None:
         super().__init__(grid)
         self.alpha = _check_alpha(alpha)
+        init_scale, feature_scale = grid_scales(grid_normalisation)
         r1, r2 = default_ranks(grid, rank_z, rank_x)
+        # The low-rank features [A C]_j B_j are ~0.06 RMS at init whatever the grid (C ~ 1/sqrt(r1·r2)
+        # cancels r1); "balanced" multiplies them by 6, between the factor that equalises their NTK
+        # trace with the balanced grid's (4.8–6.8) and the one that equalises the RMS (7.0–8.5),
+        # measured on 24×48 … 94×288 grids, two seeds (BENCHMARKS.md §10).
+        self.lowrank_scale = LOWRANK_SCALES[grid_normalisation]
         self.encoding = HashEncoding(n_levels=n_levels, base_resolution=base_resolution,
                                      per_level_scale=per_level_scale, features_per_level=features_per_level,
-                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend)
+                                     log2_hashmap_size=log2_hashmap_size, dense_backend=dense_backend,
+                                     init_scale=init_scale, feature_scale=feature_scale)
         self.factor_z = FactorNetwork(r1, hidden_features=lr_hidden_features,
                                       hidden_layers=lr_hidden_layers, omega0=omega0)
         self.factor_x = FactorNetwork(r2, hidden_features=lr_hidden_features,
@@ -154,11 +179,21 @@ class LRG(Representation):
         cols = self.factor_x(coords[0, :, 1].to(dtype))  # [nx, r2]
         return (rows[:, None, :] * cols[None, :, :]).reshape(-1, rows.shape[1])
 
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+    def branch_features(self, coords: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The weighted feature blocks, in order: ``"grid"`` √α·h(x) and ``"lowrank"`` √(1−α)·L(x)."""
         points = points_of(coords, compute_dtype(self))
-        features = torch.cat([math.sqrt(self.alpha) * self.encoding(points),
-                              math.sqrt(1.0 - self.alpha) * self.lowrank_features(coords)], dim=1)
+        return {"grid": math.sqrt(self.alpha) * self.encoding(points),
+                "lowrank": math.sqrt(1.0 - self.alpha) * self.lowrank_scale * self.lowrank_features(coords)}
+
+    def forward(self, coords: torch.Tensor) -> torch.Tensor:
+        features = torch.cat(list(self.branch_features(coords).values()), dim=1)
         return self.mlp(features).reshape(coords.shape[:-1]).to(coords.dtype)
 
     def grid_tables(self) -> list[nn.Parameter]:
         return [self.encoding.table]
+
+    def branches(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters by branch: the hash ``grid``, the ``lowrank`` factors and core, the ``fusion`` MLP."""
+        return {"grid": [self.encoding.table],
+                "lowrank": [*self.factor_z.parameters(), *self.factor_x.parameters(), self.core],
+                "fusion": list(self.mlp.parameters())}

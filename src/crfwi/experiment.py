@@ -224,7 +224,7 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu") -
     initial_model = zoo.initial_model(
         true_model, grid, init.kind, sigma=init.sigma, v_top=init.v_top or None,
         v_bottom=init.v_bottom or None, value=init.value or None, path=init.path or None,
-        water_mask=fixed_mask)
+        constant=init.constant, water_mask=fixed_mask)
 
     inv = config.inversion
     lo = float(min(true_model.min(), initial_model.min()))

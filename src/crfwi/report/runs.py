@@ -20,6 +20,7 @@ from .. import paper_results as paper
 
 #: The data scenarios named after the paper's Table 4 columns ("clean" = no degradation).
 SCENARIOS = ("clean", "noise4", "noise8", "lowcut4", "lowcut6", "shots9", "shots5")
+#: The paper's initial models, in its order.
 INITS = ("smooth", "linear", "constant")
 #: crfwi's method names in the paper's row order.
 METHOD_ORDER = tuple(paper.METHOD_NAMES)
@@ -119,12 +120,18 @@ class RunRecord:
 
 
 def split_group(group: str) -> tuple[str, str]:
+    """(dataset, scale) of a group folder name; the scale is "" when the name carries none."""
     from ..presets import SCALES
 
     dataset, _, scale = group.rpartition("-")
     if dataset and scale in SCALES:
         return dataset, scale
     return group, ""
+
+
+def group_name(dataset: str, scale: str) -> str:
+    """The group folder of ``dataset`` at ``scale`` (the inverse of :func:`split_group`)."""
+    return f"{dataset}-{scale}" if scale else dataset
 
 
 def _read_record(results: Path, metrics_path: Path) -> RunRecord | str:
@@ -162,6 +169,8 @@ def _read_record(results: Path, metrics_path: Path) -> RunRecord | str:
 
 
 def scan(results_dir: str | Path) -> tuple[list[RunRecord], list[str], list[str]]:
+    """(records in the paper's order, metrics.json files outside the layout with the reason,
+    run folders without metrics.json): the report names all three."""
     results = Path(results_dir)
     if not results.is_dir():
         raise ValueError(f"results folder not found: {results}")
@@ -178,12 +187,15 @@ def scan(results_dir: str | Path) -> tuple[list[RunRecord], list[str], list[str]
 
 
 def method_rank(method: str) -> tuple[int, str]:
+    """Sort key: the paper's row order, methods it does not have after them by name."""
     if method in METHOD_ORDER:
         return METHOD_ORDER.index(method), ""
     return len(METHOD_ORDER), method
 
 
 def record_order(r: RunRecord) -> tuple:
+    """Sort key: dataset, scale, initial model, scenario, method, seed (the paper's orders where
+    it has one)."""
     dataset_rank = paper.DATASETS.index(r.dataset) if r.dataset in paper.DATASETS else 99
     init_rank = INITS.index(r.init) if r.init in INITS else 9
     scen_rank = SCENARIOS.index(r.scenario) if r.scenario in SCENARIOS else 99
@@ -224,10 +236,13 @@ class Cell:
         return mean_std_n(self.values(metric))
 
     def initial_stat(self, metric: str) -> tuple[float, float | None, int] | None:
-        return mean_std_n([v for v in (r.initial_value(metric) for r in self.runs) if v is not None])
+        """(mean, sample std or None, n) of the initial model's ``metric`` over the seeds."""
+        return mean_std_n([v for v in (r.initial_value(metric) for r in self.runs)
+                           if v is not None])
 
 
 def mean_std_n(values: list[float]) -> tuple[float, float | None, int] | None:
+    """(mean, sample std (ddof 1; None for one value), n), or None for no values."""
     if not values:
         return None
     array = np.asarray(values, dtype=float)

@@ -14,10 +14,13 @@ from .true_models import TrueModels
 
 #: A recomputed metric agrees with metrics.json when their relative difference is at most this.
 VERIFY_TOLERANCE = 1e-6
+#: The metrics.json keys recomputed and compared.
 VERIFIED_KEYS = ("ssim", "ssim_gaussian", "mse", "mae", "rmse", "psnr", "rel_error")
 
 
 def relative_difference(recomputed: float | None, stored: float | None) -> float:
+    """|recomputed - stored| / |stored|; 0 where both are nan or the same inf, inf where one is
+    missing."""
     if recomputed is None or stored is None:
         return math.inf
     if math.isnan(recomputed) and math.isnan(stored):

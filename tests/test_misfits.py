@@ -45,7 +45,9 @@ def test_gradcheck(name):
 
 @pytest.mark.parametrize("iteration", [3, 5, 7])
 def test_weci_gradcheck(iteration):
-    fn = WeciMisfit(10)
+    # ADFWI's unnormalised blend is an ordinary function of `predicted`; the normalised one holds
+    # its scales constant in the gradient on purpose (see test_weci_normalised_gradient).
+    fn = WeciMisfit(10, normalize="none")
     pred, obs = pair(2)
     pred.requires_grad_(True)
     assert torch.autograd.gradcheck(lambda p: fn(p, obs, iteration=iteration), (pred,))
@@ -119,7 +121,7 @@ def test_envelope_insensitive_to_phase_rotation():
 
 
 def test_weci_weight_and_blend():
-    fn = WeciMisfit(100)
+    fn = WeciMisfit(100, normalize="none")
     assert fn.weight(50) == pytest.approx(0.5)
     assert fn.weight(0) < 1e-20 and 1 - fn.weight(100) < 1e-20
     assert fn.weight(45) < 0.01 and fn.weight(55) > 0.99
@@ -137,6 +139,93 @@ def test_weci_weight_and_blend():
         fn(pred, obs)  # the iteration is required, never a hidden counter
     with pytest.raises(ValueError):
         WeciMisfit(0)
+    with pytest.raises(ValueError, match="normalize"):
+        WeciMisfit(10, normalize="grad")
+
+
+def _shot_gradient_norms(fn, pred, obs, iteration):
+    p = pred.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(fn(p, obs, iteration=iteration), p)
+    return grad.flatten(1).norm(dim=1)
+
+
+def test_weci_normalised_terms_send_unit_adjoint_sources_per_shot():
+    """Each shot's term reaches the adjoint solve with norm 1 (× its blend weight), whatever the
+    data amplitude: the envelope half and the correlation half move the model at one rate."""
+    fn = WeciMisfit(20)  # default: normalize="adjoint"
+    pred, obs = pair(12, shape=(3, 4, 64))
+    for iteration in (0, 19):  # w = 4.5e-5, 1 − 1.2e-4: essentially one unit-norm term each
+        norms = _shot_gradient_norms(fn, pred, obs, iteration)
+        assert norms.tolist() == pytest.approx([1.0] * 3, abs=3e-4)
+        # amplitudes 1e3 times larger: the unnormalised envelope gradient grows 1e6-fold, these don't
+        scaled = _shot_gradient_norms(fn, 1e3 * pred, 1e3 * obs, iteration)
+        assert scaled.tolist() == pytest.approx(norms.tolist(), rel=1e-6)
+    raw = WeciMisfit(20, normalize="none")
+    ratio = (_shot_gradient_norms(raw, pred, obs, 0) / _shot_gradient_norms(raw, pred, obs, 19))
+    assert float(ratio.min()) > 1.5  # the unnormalised halves differ in scale (here ~10)
+
+
+def test_weci_normalised_gradient():
+    """J = Σ_s [w·GC'_s/‖∂GC'_s/∂p_s‖ + (1−w)·Env_s/‖∂Env_s/∂p_s‖], scales without gradient; sums
+    over shots (so shot chunks add up) and is a function of the data only (stateless)."""
+    fn = WeciMisfit(10)
+    pred, obs = pair(13, shape=(2, 3, 48))
+    w = fn.weight(5)
+    expected = torch.zeros_like(pred)
+    value = 0.0
+    for s in range(2):
+        for weight, term in ((w, lambda p: global_correlation(p, obs[s:s + 1]) + 3.0),
+                             (1 - w, lambda p: envelope(p, obs[s:s + 1]))):
+            p = pred[s:s + 1].clone().requires_grad_(True)
+            v = term(p)
+            (g,) = torch.autograd.grad(v, p)
+            expected[s] += weight * g[0] / g.norm()
+            value += weight * float(v.detach()) / float(g.norm())
+    p = pred.clone().requires_grad_(True)
+    total = fn(p, obs, iteration=5)
+    (grad,) = torch.autograd.grad(total, p)
+    assert float(total.detach()) == pytest.approx(value, rel=1e-10)
+    assert torch.allclose(grad, expected, rtol=1e-8, atol=1e-12)
+    by_shot = sum(float(fn(pred[s:s + 1], obs[s:s + 1], iteration=5)) for s in range(2))
+    assert by_shot == pytest.approx(float(total.detach()), rel=1e-12)
+    assert float(fn(pred, obs, iteration=5)) == float(total.detach())  # no hidden state
+    # a perfectly fitted shot contributes nothing (finite, zero gradient)
+    p = obs.clone().requires_grad_(True)
+    value = fn(p, obs, iteration=5)
+    (grad,) = torch.autograd.grad(value, p)
+    assert torch.isfinite(grad).all() and float(grad.abs().max()) == 0.0
+
+
+def test_adfwi_l2_by_hand():
+    """ADFWI's misfit: Σ_traces √(Σ_t (p̂ − ô)² dt) on peak-normalised traces."""
+    pred, obs = pair(14)
+    dt = 0.002
+    p_hat = pred / pred.abs().amax(dim=-1, keepdim=True)
+    o_hat = obs / obs.abs().amax(dim=-1, keepdim=True)
+    expected = ((p_hat - o_hat) ** 2 * dt).sum(dim=-1).sqrt().sum()
+    assert float(misfits.adfwi_l2(pred, obs, dt=dt)) == pytest.approx(float(expected), rel=1e-9)
+    # trace normalisation: any positive gain per trace changes nothing
+    gain = torch.rand(*SHAPE[:2], 1, dtype=torch.float64) * 1e4 + 1.0
+    assert float(misfits.adfwi_l2(gain * pred, obs, dt=dt)) == pytest.approx(float(expected), rel=1e-9)
+    raw = ((pred - obs) ** 2 * dt).sum(dim=-1).sqrt().sum()
+    assert float(misfits.adfwi_l2(pred, obs, dt=dt, normalize=False)) == pytest.approx(float(raw))
+    p = obs.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(misfits.adfwi_l2(p, obs, dt=dt), p)
+    assert torch.isfinite(grad).all()
+    with pytest.raises(ValueError, match="dt"):
+        misfits.adfwi_l2(pred, obs, dt=0.0)
+
+
+def test_multiscale_bands_rule():
+    # a preset: the paper's bands times the scale's frequency ratio
+    assert misfits.multiscale_bands(8.0, ratio=1.0) == misfits.PAPER_BANDS
+    assert misfits.multiscale_bands(4.0, ratio=0.5) == (2.0, 3.0, 4.0, 5.0, 6.0, 7.0)
+    # no preset: the paper's bands in Hz, those below 2.5 x the source frequency
+    assert misfits.multiscale_bands(15.0) == misfits.PAPER_BANDS
+    assert misfits.multiscale_bands(4.0) == (4.0, 6.0, 8.0)
+    assert misfits.multiscale_bands(2.0) == (4.0,)
+    with pytest.raises(ValueError, match="usable band"):
+        misfits.multiscale_bands(1.5)
 
 
 def test_registry():

@@ -21,8 +21,8 @@ from typing import Callable
 import torch
 
 __all__ = ["l2", "envelope", "envelope_misfit", "global_correlation", "ncc", "IterationMisfit",
-           "WeciMisfit",
-           "Multiscale", "PAPER_BANDS", "hilbert", "get", "build", "available", "Misfit"]
+           "WeciMisfit", "WECI_NORMALIZE", "adfwi_l2",
+           "Multiscale", "PAPER_BANDS", "multiscale_bands", "hilbert", "get", "build", "available", "Misfit"]
 
 Misfit = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -49,6 +49,32 @@ def l2(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
     """½ Σ (predicted − observed)², the paper's objective (eq. 2 and eq. 6)."""
     _check(predicted, observed)
     return 0.5 * (predicted - observed).square().sum()
+
+
+def adfwi_l2(predicted: torch.Tensor, observed: torch.Tensor, *, dt: float,
+             normalize: bool = True, eps: float = NORM_EPS) -> torch.Tensor:
+    """ADFWI's default waveform misfit, in ADFWI's units: Σ_{shot,receiver} √(Σ_t r² dt).
+
+    r = p̂ − ô, where (``normalize``, ADFWI's ``waveform_normalize = True`` default of
+    ``AcousticFWI``, used by its examples) each trace is divided by its own peak |amplitude| over
+    time, so the source amplitude and the solver's amplitude convention cancel. Note the square
+    root per trace: unlike :func:`l2` this is a sum of trace norms, not half a squared norm, so its
+    gradient with respect to the data is the per-trace *unit* residual r/‖r‖ (times √dt) and does
+    not shrink as the fit improves. Guards: √(Σ r² dt + ε²) and peak + ε (ε = ``eps``), so a
+    perfectly fitted or all-zero trace gives a finite gradient.
+
+    Source: ADFWI ``fwi/misfit/L2.py`` (``Misfit_waveform_L2``) and ``fwi/acoustic_fwi.py``. Not a
+    crfwi objective (not in :func:`available`): crfwi uses it to express ADFWI-TV's weight, which
+    is set against this misfit, in crfwi's units (:class:`crfwi.regularizers.TVSchedule`).
+    """
+    _check(predicted, observed)
+    if not dt > 0:
+        raise ValueError(f"`dt` must be > 0, got {dt}")
+    if normalize:
+        predicted = predicted / (predicted.abs().amax(dim=-1, keepdim=True) + eps)
+        observed = observed / (observed.abs().amax(dim=-1, keepdim=True) + eps)
+    energy = (predicted - observed).square().sum(dim=-1) * dt
+    return torch.sqrt(energy + eps * eps).sum()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +200,39 @@ class IterationMisfit:
         return misfit
 
 
+WECI_FIT_FLOOR = 4.0
+"""A shot's WECI term counts as fitted, and contributes 0, when its value is at most this many
+machine epsilons of its value for a zero prediction (e.g. GC' ≤ 4.8e-7 × number of traces in
+float32): below that the term's gradient is rounding noise, which normalising would blow up to
+unit size."""
+
+WECI_NORMALIZE = ("adjoint", "none")
+"""How :class:`WeciMisfit` scales its two terms: ``"adjoint"`` (default) each shot's term divided by
+the norm of its own adjoint source; ``"none"`` ADFWI's unnormalised blend."""
+
+
+def _gc_per_shot(predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    """Σ_receivers (1 − ⟨p̂, ô⟩) per shot: :func:`global_correlation` + number of traces, ≥ 0."""
+    cos = (_unit(predicted, NORM_EPS) * _unit(observed, NORM_EPS)).sum(dim=-1)
+    return (1.0 - cos).sum(dim=-1)
+
+
+def _envelope_per_shot(predicted: torch.Tensor, observed: torch.Tensor, power: float) -> torch.Tensor:
+    """:func:`envelope` per shot."""
+    residual = (_envelope(predicted, ENVELOPE_EPS).pow(power)
+                - _envelope(observed, ENVELOPE_EPS).pow(power))
+    return 0.5 * residual.square().sum(dim=(-2, -1))
+
+
+def _adjoint_norms(per_shot: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                   predicted: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    """‖∂f_s/∂p_s‖ per shot s, the norm of f's adjoint source (no gradient flows through it)."""
+    with torch.enable_grad():
+        p = predicted.detach().requires_grad_(True)
+        grad, = torch.autograd.grad(per_shot(p, observed).sum(), p)
+    return grad.flatten(1).norm(dim=1)
+
+
 class WeciMisfit(IterationMisfit):
     """WECI-FWI: logistic blend of global correlation and envelope misfits (Song et al. 2023).
 
@@ -183,7 +242,25 @@ class WeciMisfit(IterationMisfit):
     skipping), late ones the waveform shape. Source: ADFWI ``fwi/misfit/Weci.py`` (PAPER.md §3.1),
     whose logistic is unscaled, s = ``steepness`` = 1: the switch then takes ~10 iterations
     around N/2, whatever N (w(N/2 ∓ 5) ≈ 0.007 / 0.993). A smaller s spreads it out; it is
-    not the paper's. The two terms are not normalised against each other (as in ADFWI).
+    not the paper's.
+
+    **Normalisation** (``normalize``). ADFWI adds the two terms as they are. Their gradients are
+    then orders of magnitude apart (the envelope misfit scales as amplitude^(2p), the correlation
+    is amplitude-free; measured 2.5e4–5.6e6 on the presets), so after the switch Adam's second
+    moment, still holding the envelope's scale (β2 = 0.999: a memory of ~1000 iterations),
+    shrinks every update to ~1e-4 m/s and the model freezes: the GC half never acts.
+    ``"adjoint"`` (default) therefore divides each term, shot by shot, by the norm of its own
+    adjoint source, ‖∂term_s/∂predicted_s‖, taken without gradient at the current prediction:
+
+        J_i = Σ_s [ w(i)·GC'_s / ‖∂GC'_s/∂p_s‖ + (1 − w(i))·Env_s / ‖∂Env_s/∂p_s‖ ],
+
+    with GC'_s = Σ_receivers (1 − ⟨p̂, ô⟩) ≥ 0 (GC plus a constant: same gradient). Each term then
+    sends a unit-norm residual into the adjoint solve, so both halves move the model at the same
+    rate and the blend weight w(i) means what it says; each term's value becomes a data-space
+    length (value / slope, data units, like ½‖r‖ for L2). Stateless (a function of the current
+    prediction and the data only, like every misfit here), so a resumed run computes exactly the
+    losses of the uninterrupted one, and per shot, so sums over shot chunks still hold. A shot
+    whose term is fitted to rounding precision (:data:`WECI_FIT_FLOOR`) contributes 0. ``"none"``: ADFWI's blend.
 
     Iteration-dependent: call ``fn(predicted, observed, iteration=i)``, or use ``fn.at(i)`` to
     get the plain ``(predicted, observed) -> scalar`` misfit of iteration i.
@@ -192,19 +269,24 @@ class WeciMisfit(IterationMisfit):
         total_iterations: N ≥ 1.
         power: envelope power p, default 1.5 (ADFWI).
         steepness: s > 0, default 1.0 (ADFWI).
+        normalize: ``"adjoint"`` (default) or ``"none"`` (ADFWI's unnormalised blend).
     """
 
     def __init__(self, total_iterations: int, power: float = 1.5, *,
-                 steepness: float = 1.0) -> None:
+                 steepness: float = 1.0, normalize: str = "adjoint") -> None:
         if int(total_iterations) != total_iterations or total_iterations < 1:
             raise ValueError(f"`total_iterations` must be an integer >= 1, got {total_iterations}")
         if not power > 0:
             raise ValueError(f"`power` must be > 0, got {power}")
         if not steepness > 0:
             raise ValueError(f"`steepness` must be > 0, got {steepness}")
+        if normalize not in WECI_NORMALIZE:
+            raise ValueError(f"`normalize` must be one of {', '.join(WECI_NORMALIZE)}, "
+                             f"got {normalize!r}")
         self.total_iterations = int(total_iterations)
         self.power = float(power)
         self.steepness = float(steepness)
+        self.normalize = normalize
 
     def weight(self, iteration: int) -> float:
         """w(i) ∈ (0, 1), the weight of the global-correlation term; 0.5 at i = N/2."""
@@ -217,17 +299,68 @@ class WeciMisfit(IterationMisfit):
     def __call__(self, predicted: torch.Tensor, observed: torch.Tensor, *,
                  iteration: int) -> torch.Tensor:
         w = self.weight(iteration)
-        return (w * global_correlation(predicted, observed)
-                + (1.0 - w) * envelope(predicted, observed, power=self.power))
+        if self.normalize == "none":
+            return (w * global_correlation(predicted, observed)
+                    + (1.0 - w) * envelope(predicted, observed, power=self.power))
+        _check(predicted, observed)
+
+        def env(p: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
+            return _envelope_per_shot(p, o, self.power)
+
+        total = predicted.new_zeros(())
+        floor = WECI_FIT_FLOOR * torch.finfo(predicted.dtype).eps
+        for weight, term in ((w, _gc_per_shot), (1.0 - w, env)):
+            if weight == 0.0:
+                continue
+            value = term(predicted, observed)
+            with torch.no_grad():  # the term's value for a zero prediction: its natural scale
+                fitted = value.detach() <= floor * term(torch.zeros_like(observed), observed)
+            norms = _adjoint_norms(term, predicted, observed)
+            live = (norms > 0) & ~fitted
+            inverse = torch.where(live, 1.0 / norms.clamp_min(torch.finfo(norms.dtype).tiny),
+                                  torch.zeros_like(norms))
+            total = total + weight * (value * inverse).sum()
+        return total
 
     def __repr__(self) -> str:
         return (f"WeciMisfit(total_iterations={self.total_iterations}, power={self.power:g}, "
-                f"steepness={self.steepness:g})")
+                f"steepness={self.steepness:g}, normalize={self.normalize!r})")
 
 
 # ---------------------------------------------------------------------------------------------
 PAPER_BANDS = (4.0, 6.0, 8.0, 10.0, 12.0, 14.0)
-"""MS-FWI's low-pass cut-offs in Hz: 6 bands from 4 to 14 Hz in 2 Hz steps (PAPER.md §3.1)."""
+"""MS-FWI's low-pass cut-offs in Hz: 6 bands from 4 to 14 Hz in 2 Hz steps (PAPER.md §3.1), the
+same on every dataset (8 Hz Marmousi and 10 Hz sources alike)."""
+
+RICKER_USABLE = 2.5
+"""Top of a Ricker wavelet's usable band, in multiples of its peak frequency f0: its amplitude
+spectrum (f/f0)²·exp(1 − (f/f0)²) is 0.033 of the peak (−30 dB) at 2.5·f0."""
+
+
+def multiscale_bands(freq: float, *, ratio: float | None = None) -> tuple[float, ...]:
+    """MS-FWI's default low-pass cut-offs (Hz) for data of source peak frequency ``freq`` (Hz).
+
+    * ``ratio`` given (a run of a preset, :mod:`crfwi.presets`): :data:`PAPER_BANDS` × ``ratio``,
+      the scale's source frequency over the paper scale's (1 at paper scale: 4–14 Hz, as the paper
+      uses on every dataset; 0.5 for the cpu scales, whose frequency is halved with the grid
+      spacing doubled, so the bands keep their place relative to the data's spectrum).
+    * no ``ratio`` (a run without a preset: no paper experiment it scales): the paper's bands in
+      Hz as they are, keeping those below the data's usable band, b < :data:`RICKER_USABLE` ×
+      ``freq`` (above it the low-pass leaves the data as they are, so such a band would only
+      repeat the full-band fit). ValueError if none remains (``freq`` < 1.6 Hz): pass bands
+      explicitly then.
+    """
+    if not freq > 0:
+        raise ValueError(f"`freq` must be > 0, got {freq}")
+    if ratio is not None:
+        if not ratio > 0:
+            raise ValueError(f"`ratio` must be > 0, got {ratio}")
+        return tuple(round(b * ratio, 6) for b in PAPER_BANDS)
+    bands = tuple(b for b in PAPER_BANDS if b < RICKER_USABLE * freq)
+    if not bands:
+        raise ValueError(f"none of the paper's bands {list(PAPER_BANDS)} Hz lies below the usable "
+                         f"band ({RICKER_USABLE:g} x {freq:g} Hz) of the data; give the bands")
+    return bands
 
 
 class Multiscale(IterationMisfit):

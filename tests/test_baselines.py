@@ -131,7 +131,8 @@ def test_loop_asks_iteration_dependent_misfits_for_each_iteration():
 
 
 def test_tv_schedule_in_the_loop_adds_the_decayed_penalty():
-    schedule = regularizers.TVSchedule(alpha_x=1e-3, alpha_z=2e-3, step_size=2, gamma=0.5)
+    schedule = regularizers.TVSchedule(alpha_x=1e-3, alpha_z=2e-3, step_size=2, gamma=0.5,
+                                       alpha_units="literal")
     plain, grid = _tiny_inversion()
     with_tv, _ = _tiny_inversion(regularizer=schedule.bind(dz=grid.dz, dx=grid.dx))
     for i in range(3):
@@ -153,20 +154,103 @@ def test_experiment_builds_the_method_parts():
     exp = build_experiment(toy(inversion={"method": "adfwi-tv"}))
     reg = exp.regularizer()
     assert isinstance(reg, regularizers.BoundTVSchedule) and reg.schedule.alpha_x == 2e-9
+    assert reg.schedule.alpha_units == "adfwi" and "first iteration" in repr(reg)
+    literal = build_experiment(toy(inversion={
+        "method": "adfwi-tv", "regularizer_options": {"alpha_units": "literal"}})).regularizer()
+    assert literal.conversion == 1.0
     assert exp.misfit() is misfits.l2
     exp = build_experiment(toy(inversion={"method": "WECI-FWI", "iterations": 40}))
     weci = exp.misfit()
     assert isinstance(weci, misfits.WeciMisfit) and weci.total_iterations == 40
+    assert weci.normalize == "adjoint"
     assert exp.regularizer() is None
     exp = build_experiment(toy(inversion={"method": "ms-fwi", "iterations": 12}))
     ms = exp.misfit()
-    # The paper's bands are for 8 Hz; this survey is at 15 Hz, so they scale by 15/8.
-    assert ms.bands == pytest.approx([b * 15 / 8 for b in misfits.PAPER_BANDS])
+    # No preset: the paper's bands in Hz, all below the usable band of a 15 Hz Ricker (37.5 Hz).
+    assert ms.bands == misfits.PAPER_BANDS
     assert ms.iterations_per_band == 2
     exp = build_experiment(toy(inversion={"method": "ig", "bands": [5.0, 10.0], "band_iterations": 3,
                                           "regularizer": "tv",
                                           "regularizer_options": {"alpha_x": 1e-8}}))
     assert exp.misfit().bands == (5.0, 10.0) and exp.regularizer().schedule.alpha_x == 1e-8
+
+
+@pytest.mark.parametrize("preset, scale, bands", [
+    ("marmousi", "paper", [4, 6, 8, 10, 12, 14]),   # the paper's bands on every dataset
+    ("overthrust", "paper", [4, 6, 8, 10, 12, 14]),  # (10 Hz source: no longer 5-17.5 Hz)
+    ("marmousi", "cpu", [2, 3, 4, 5, 6, 7]),         # x 4/8 Hz
+    ("overthrust", "cpu", [2, 3, 4, 5, 6, 7]),       # x 5/10 Hz
+])
+def test_ms_fwi_bands_of_the_presets(preset, scale, bands, benchmark_data):
+    exp = build_experiment(config_from_dict({"preset": preset, "scale": scale,
+                                             "inversion": {"method": "ms-fwi", "iterations": 60}}))
+    ms = exp.misfit()
+    assert list(ms.bands) == bands and ms.iterations_per_band == 10
+
+
+def _run_models(config, iterations):
+    exp = build_experiment(config)
+    model = exp.velocity_model()
+    inversion = Inversion(model, exp.solver, exp.observed_data(), misfit=exp.misfit(),
+                          regularizer=exp.regularizer(), seed=config.seed)
+    models = [model().detach().double().clone()]
+    for _ in inversion.run(iterations):
+        models.append(model().detach().double().clone())
+    return exp, inversion, models
+
+
+def test_adfwi_tv_acts_with_adfwis_weight():
+    """ADFWI-TV's α = 2e-9 is set against ADFWI's misfit; converted, the TV has the share of the
+    gradient it has in ADFWI's units (1e4 times the literal one here) and changes the model:
+    lower TV than ADFWI's, unlike the literal weight."""
+    exp, inversion, tv_models = _run_models(toy(inversion={"method": "adfwi-tv"}), 6)
+    reg = inversion.regularizer
+    m0 = torch.as_tensor(exp.initial_model)
+    observed = inversion.observed
+    leaf = m0.clone().float().requires_grad_(True)
+    predicted = exp.solver.simulate(leaf)
+    (ours,) = torch.autograd.grad(misfits.l2(predicted, observed), leaf, retain_graph=True)
+    (theirs,) = torch.autograd.grad(misfits.adfwi_l2(predicted, observed, dt=exp.survey.dt), leaf)
+
+    def tv_norm(penalty):
+        m = m0.clone().double().requires_grad_(True)
+        penalty(m).backward()
+        return float(m.grad.norm())
+
+    literal = regularizers.TVSchedule(alpha_units="literal").at(0, dz=exp.grid.dz, dx=exp.grid.dx)
+    share = tv_norm(reg.at(0)) / float(ours.norm())
+    share_adfwi = tv_norm(literal) / float(theirs.norm())
+    share_literal = tv_norm(literal) / float(ours.norm())
+    assert share == pytest.approx(share_adfwi, rel=1e-3)
+    assert share > 1e3 * share_literal
+    _, _, pixel = _run_models(toy(inversion={"method": "pixel"}), 6)
+    _, _, lit = _run_models(toy(inversion={"method": "adfwi-tv",
+                                           "regularizer_options": {"alpha_units": "literal"}}), 6)
+
+    def tv(m):
+        return float(regularizers.total_variation(m, dz=exp.grid.dz, dx=exp.grid.dx,
+                                                  alpha_x=1.0, alpha_z=1.0))
+
+    moved = float((tv_models[-1] - pixel[-1]).abs().mean())
+    moved_literal = float((lit[-1] - pixel[-1]).abs().mean())
+    assert tv(tv_models[-1]) < tv(pixel[-1]) and moved > 100 * moved_literal
+
+
+def test_weci_keeps_moving_after_the_switch():
+    """Normalised, both halves of WECI-FWI move the model at the same rate: the steps after the
+    logistic switch (i ≥ N/2 + 5) stay the size of those before; ADFWI's raw blend slows down."""
+    n = 20
+
+    def steps(normalize):
+        config = toy(inversion={"method": "weci-fwi", "iterations": n,
+                                "misfit_options": {"normalize": normalize}})
+        _, _, models = _run_models(config, n)
+        return [float((b - a).abs().mean()) for a, b in zip(models, models[1:])]
+
+    normalised, raw = steps("adjoint"), steps("none")
+    before = np.mean(normalised[: n // 2 - 5])
+    assert np.mean(normalised[n // 2 + 5:]) > 0.6 * before
+    assert normalised[-1] > 0.6 * before and normalised[-1] > 1.5 * raw[-1]
 
 
 @pytest.mark.parametrize("inversion, message", [

@@ -65,3 +65,62 @@ def test_validation():
         TVSchedule(step_size=0)
     with pytest.raises(ValueError, match="gamma"):
         TVSchedule(gamma=1.5)
+    with pytest.raises(ValueError, match="alpha_units"):
+        TVSchedule(alpha_units="km")
+
+
+def test_alpha_units_and_the_deferred_conversion():
+    m = torch.full((3, 4), 2000.0, dtype=torch.float64)
+    m[:, 2:] = 2100.0
+    base = float(total_variation(m, dz=15.0, dx=15.0))
+    with pytest.raises(ValueError, match="needs the conversion"):
+        TVSchedule().bind(dz=15.0, dx=15.0)  # default alpha_units = "adfwi"
+    with pytest.raises(ValueError, match="takes no `conversion`"):
+        TVSchedule(alpha_units="literal").bind(dz=15.0, dx=15.0, conversion=2.0)
+    assert float(TVSchedule(alpha_units="literal").bind(dz=15.0, dx=15.0).at(0)(m)) \
+        == pytest.approx(base, rel=1e-12)
+    calls = []
+
+    def conversion():
+        calls.append(1)
+        return 1e5
+
+    bound = TVSchedule().bind(dz=15.0, dx=15.0, conversion=conversion)
+    assert calls == [] and "first iteration" in repr(bound)  # deferred
+    assert float(bound.at(0)(m)) == pytest.approx(1e5 * base, rel=1e-12)
+    assert float(bound.at(25)(m)) == pytest.approx(0.9e5 * base, rel=1e-12)
+    assert calls == [1] and "conversion=100000" in repr(bound)  # computed once
+    with pytest.raises(ValueError, match="finite number > 0"):
+        TVSchedule().bind(dz=15.0, dx=15.0, conversion=lambda: float("nan")).at(0)
+
+
+def test_adfwi_alpha_conversion_is_the_ratio_of_misfit_gradient_norms():
+    from crfwi import misfits
+    from crfwi.geometry import Grid, Survey
+    from crfwi.physics import SolverOptions, WaveSolver
+    from crfwi.regularizers import adfwi_alpha_conversion
+
+    grid = Grid(10, 12, 10.0)
+    survey = Survey.surface(grid, n_shots=3, freq=20.0, dt=0.001, nt=60)
+    solver = WaveSolver(grid, survey, max_vel=2600.0, options=SolverOptions(accuracy=4))
+    true = torch.full(grid.shape, 2000.0)
+    true[5:] = 2400.0
+    observed = solver.simulate(true)
+    m0 = torch.full(grid.shape, 2100.0)
+    free = torch.ones(grid.shape, dtype=torch.bool)
+    free[:2] = False
+    leaf = m0.clone().requires_grad_(True)
+    predicted = solver.simulate(leaf)
+    (ours,) = torch.autograd.grad(misfits.l2(predicted, observed), leaf, retain_graph=True)
+    (theirs,) = torch.autograd.grad(misfits.adfwi_l2(predicted, observed, dt=0.001), leaf)
+    expected = float(ours[free].norm() / theirs[free].norm())
+    c = adfwi_alpha_conversion(solver, m0, observed, misfits.l2, free=free)
+    assert c == pytest.approx(expected, rel=1e-4)
+    # shot chunks add up to the same gradients; an iteration-dependent misfit is taken at i = 0
+    assert adfwi_alpha_conversion(solver, m0, observed, misfits.l2, free=free, shot_chunk=2) \
+        == pytest.approx(c, rel=1e-4)
+    weci = misfits.WeciMisfit(10, normalize="none")
+    assert adfwi_alpha_conversion(solver, m0, observed, weci) == pytest.approx(
+        adfwi_alpha_conversion(solver, m0, observed, weci.at(0)), rel=1e-6)
+    with pytest.raises(ValueError, match="alpha_units = 'literal'"):
+        adfwi_alpha_conversion(solver, true, observed, misfits.l2)  # no residual, no gradient

@@ -17,9 +17,9 @@ from .config import ConfigError, RunConfig
 from .geometry import Grid, Survey
 from .physics import SolverOptions, WaveSolver, resolve_device
 
-# The paper's MS-FWI bands (4–14 Hz) are for its 8 Hz Marmousi; default bands scale with the
-# source frequency so that a lower-frequency (e.g. cpu-scale) survey gets the same relative bands.
-PAPER_BANDS_FREQ = 8.0
+# MS-FWI's default bands (Experiment._default_bands): the paper's 4–14 Hz at a preset's paper
+# scale, scaled by the preset's cpu/paper source-frequency ratio at its cpu scale; without a
+# preset the paper's bands below the data's usable band (crfwi.misfits.multiscale_bands).
 
 __all__ = ["Experiment", "build_experiment", "build_grid_and_true_model", "build_survey"]
 
@@ -84,8 +84,7 @@ class Experiment:
             raise ConfigError(f"inversion.misfit = {name!r}: {err}") from None
         bands = [float(b) for b in inv.bands]
         if not bands and self.method.multiscale:
-            factor = self.survey.freq / PAPER_BANDS_FREQ
-            bands = [round(b * factor, 6) for b in misfits.PAPER_BANDS]
+            bands = list(self._default_bands())
         if not bands:
             return misfit
         if getattr(misfit, "needs_iteration", False):
@@ -97,6 +96,20 @@ class Experiment:
                                       base=misfit)
         except ValueError as err:
             raise ConfigError(f"inversion.bands: {err}") from None
+
+    def _default_bands(self) -> tuple[float, ...]:
+        """MS-FWI's bands: see :func:`crfwi.misfits.multiscale_bands` (ratio = the preset scale's
+        source frequency over the paper scale's, for a run of a preset)."""
+        ratio = None
+        if self.config.preset:
+            from . import presets
+
+            preset = presets.get(self.config.preset)
+            ratio = preset.scale(self.config.scale or "paper").freq / preset.paper.freq
+        try:
+            return misfits.multiscale_bands(self.survey.freq, ratio=ratio)
+        except ValueError as err:
+            raise ConfigError(f"MS-FWI bands: {err} (inversion.bands)") from None
 
     def regularizer(self):
         """The run's regulariser: ``inversion.regularizer`` or the method's (None = none)."""
@@ -112,7 +125,19 @@ class Experiment:
             schedule = regularizers.TVSchedule(**inv.regularizer_options)
         except (TypeError, ValueError) as err:
             raise ConfigError(f"inversion.regularizer_options: {err}") from None
-        return schedule.bind(dz=self.grid.dz, dx=self.grid.dx)
+        if schedule.alpha_units == "literal":
+            return schedule.bind(dz=self.grid.dz, dx=self.grid.dx)
+
+        def conversion() -> float:
+            # ADFWI-TV's α is set against ADFWI's misfit; measured at m0 with this run's data and
+            # misfit (deterministic, so a resumed run gets the same factor). Deferred to the first
+            # iteration: it costs two simulations (observed data, m0).
+            free = None if self.fixed_mask is None else ~self.fixed_mask
+            return regularizers.adfwi_alpha_conversion(
+                self.solver, self.initial_model, self.observed_data(), self.misfit(), free=free,
+                shot_chunk=self.config.physics.shot_chunk)
+
+        return schedule.bind(dz=self.grid.dz, dx=self.grid.dx, conversion=conversion)
 
     def velocity_model(self) -> representations.VelocityModel:
         """The method's representation wrapped as m_θ = m0 + s·F_θ(x)."""

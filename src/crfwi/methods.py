@@ -8,9 +8,12 @@ are the pixel representation with something added:
 name       paper       representation  what else
 =========  ==========  ==============  ========================================================
 pixel      ADFWI       pixel           Adam lr 5 on the velocity grid
-adfwi-tv   ADFWI-TV    pixel           + anisotropic TV, α = 2e-9, ×0.9 every 20 iterations
-weci-fwi   WECI-FWI    pixel           misfit: logistic blend of global correlation / envelope
-ms-fwi     MS-FWI      pixel           data low-passed at 4, 6, … 14 Hz, band after band
+adfwi-tv   ADFWI-TV    pixel           + anisotropic TV, α = 2e-9 in ADFWI's misfit units, ×0.9
+                                       every 20 iterations (α converted at m0, see below)
+weci-fwi   WECI-FWI    pixel           misfit: logistic blend of global correlation / envelope,
+                                       each term scaled by its own adjoint-source norm
+ms-fwi     MS-FWI      pixel           data low-passed at 4, 6, … 14 Hz, band after band (cpu
+                                       scale: × the preset's cpu/paper frequency ratio)
 siren      IFWI        siren
 gabor      WinFWI      gabor
 lowrank    LR-FWI      lowrank
@@ -20,6 +23,22 @@ lrg        LRG-FWI     lrg
 =========  ==========  ==============  ========================================================
 
 :func:`resolve` accepts either column, in any letter case (``"IG-FWI"``, ``"adfwi"``).
+
+What makes the three added baselines act as in the paper's setup (each selectable back to the
+literal form):
+
+* **ADFWI-TV**: ADFWI sets α against its own misfit, Σ_traces √(Σ_t r² dt) on peak-normalised
+  traces; against crfwi's ½Σr² the literal 2e-9 is ~1e8 times too weak and ADFWI-TV would equal
+  ADFWI. α is multiplied by c = ‖∇J_crfwi(m0)‖/‖∇J_ADFWI(m0)‖, measured once per run at m0
+  (:class:`crfwi.regularizers.TVSchedule`); ``regularizer_options = {alpha_units = "literal"}``
+  uses 2e-9 as it is.
+* **WECI-FWI**: the envelope and correlation gradients are 1e4–1e6 apart, so after the logistic
+  switch Adam's second moment froze the model; each term is divided, shot by shot, by the norm
+  of its adjoint source (:class:`crfwi.misfits.WeciMisfit`); ``misfit_options = {normalize =
+  "none"}`` is ADFWI's unnormalised blend.
+* **MS-FWI**: the paper's 4–14 Hz bands at a preset's paper scale, × cpu/paper source frequency at
+  its cpu scale, the paper's bands below 2.5 × the source frequency without a preset
+  (:func:`crfwi.misfits.multiscale_bands`); ``inversion.bands`` sets any.
 """
 
 from __future__ import annotations
@@ -47,11 +66,13 @@ class Method:
 
 _BASELINES = (
     Method("adfwi-tv", "ADFWI-TV", "pixel", regularizer="tv",
-           summary="pixel FWI + anisotropic total variation with a decaying weight"),
+           summary="pixel FWI + anisotropic total variation with a decaying weight "
+                   "(ADFWI's α, converted to crfwi's misfit units)"),
     Method("weci-fwi", "WECI-FWI", "pixel", misfit="weci",
-           summary="pixel FWI, misfit blends global correlation and envelope (logistic weight)"),
+           summary="pixel FWI, misfit blends global correlation and envelope (logistic weight, "
+                   "each term normalised)"),
     Method("ms-fwi", "MS-FWI", "pixel", multiscale=True,
-           summary="pixel FWI on low-passed data, 4 to 14 Hz in 2 Hz bands"),
+           summary="pixel FWI on low-passed data, 4 to 14 Hz in 2 Hz bands (scaled at cpu scale)"),
 )
 
 

@@ -40,7 +40,8 @@ study: $(STAMP)
 report: $(STAMP)
 	$(VENV)/bin/crfwi report benchmarks/results/paper --out docs/benchmarks.md \
 		--ntk benchmarks/results/ntk/marmousi2d/spectrum.json --verify 10 \
-		--notes benchmarks/results/paper/INTERPRETATION.md
+		--notes benchmarks/results/paper/INTERPRETATION.md \
+		--before benchmarks/results/paper-v1 --ablations benchmarks/results/ablations
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -100,13 +100,13 @@ def _real_run(root: Path, key: str, **changes) -> Path:
 
 
 def _fake_run(root: Path, key: str, *, ssim, mse, mae, method=None, note="", seconds=0.5,
-              peak=None) -> Path:
+              peak=None, initial=None) -> Path:
     folder = root / key
     folder.mkdir(parents=True)
     name = method or key.split("/")[-1].rpartition("-seed")[0]
     metrics = {"ssim": ssim, "mse": mse, "mae": mae, "iterations": 10, "seconds": 10 * seconds,
                "seconds_per_iteration": seconds, "params": 1234, "method": name, "note": note,
-               "initial": {"ssim": 0.1, "mse": 1.5, "mae": 1.0}}
+               "initial": initial or {"ssim": 0.1, "mse": 1.5, "mae": 1.0}}
     if peak is not None:
         metrics["peak_memory_mib"] = peak
     (folder / "metrics.json").write_text(json.dumps(metrics))
@@ -239,7 +239,7 @@ def test_report_layout_numbers_and_traces(results, tmp_path):
             for line in appendix.splitlines() if line.startswith("| [`")}
     assert len(rows) == 12 and all(row[1] != "–" for row in rows.values())  # every run in a cell
     assert rows["marmousi-cpu/constant-clean/ig-seed1"][1] == (
-        "Table 4 · Constant; Table 1 · Marm Constant; Table 1 · compute")
+        "Table 4 · Constant; Table 1 · Marm Constant; Table 7 · Marmousi; Table 1 · compute")
     assert rows["marmousi-cpu/linear-lowcut4/ig-seed0"][1].startswith("Table 4 · 4 Hz")
     assert rows["salt-cpu/smooth-clean/ig-seed0"][1] == "Table 5 · Salt-S‡; Table 1 · Salt Smooth‡"
     assert rows["custom/linear-clean/ig-seed0"][1] == "Other runs · linear-clean"
@@ -282,6 +282,13 @@ def test_cli_wiring(results, tmp_path, capsys):
     assert args.func(args) == 0
     assert out.is_file() and f"report: {out}" in capsys.readouterr().out
     assert "Not run (`--verify 0`)" in out.read_text()
+    args = parser.parse_args(["report", str(tmp_path / "res"), "--out", str(out), "--verify", "0",
+                              "--before", str(tmp_path / "res"), "--changed-methods", "pixel,ig",
+                              "--ablations", str(tmp_path / "none-yet")])
+    assert args.func(args) == 0
+    text = out.read_text()
+    assert "--changed-methods pixel,ig" in text and "(pixel, ig)" in text
+    assert "No ablation runs yet." in text
     args = parser.parse_args(["report", str(tmp_path / "missing")])
     with pytest.raises(ValueError, match="results folder not found"):
         args.func(args)
@@ -300,3 +307,144 @@ def test_notes_replace_the_placeholder(results, tmp_path):
     assert f"--verify 0 --notes {notes}`" in text  # the regenerate command names the notes
     with pytest.raises(ValueError, match="--notes 'missing.md' not found"):
         report.write_report(results, tmp_path / "r2.md", verify=0, notes="missing.md")
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 11: before/after, Table 7, ablations, MSE/MAE as the evidence
+# ----------------------------------------------------------------------------------------------
+def _section(text: str, heading: str) -> str:
+    part = text[text.index(heading):]
+    end = part.find("\n## ", 1)
+    return part if end < 0 else part[:end]
+
+
+def _table_row(section: str, *first_cells: str) -> list[str]:
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[:len(first_cells)] == list(first_cells):
+            return cells
+    raise AssertionError(f"no row {first_cells}")
+
+
+def test_before_table_shows_changed_and_stale_cells(tmp_path):
+    before, now = tmp_path / "before", tmp_path / "now"
+    m = "marmousi-cpu"
+    for root, mse in ((before, 0.5), (now, 0.25)):
+        _fake_run(root, f"{m}/constant-clean/ig-seed0", ssim=0.4, mse=mse, mae=0.4)
+        _fake_run(root, f"{m}/constant-clean/pixel-seed0", ssim=0.2, mse=1.1, mae=0.9)  # a copy
+    _fake_run(before, f"{m}/constant-clean/ig-seed1", ssim=0.4, mse=0.5, mae=0.4)  # 2 seeds
+    _fake_run(before, f"{m}/smooth-clean/lowrank-seed0", ssim=0.6, mse=0.2, mae=0.3)
+    # a method that did not change, but its initial model did (BP's smooth start)
+    _fake_run(before, "bp2004-cpu/smooth-clean/pixel-seed0", ssim=0.5, mse=0.3, mae=0.3)
+    _fake_run(now, "bp2004-cpu/smooth-clean/pixel-seed0", ssim=0.5, mse=0.2, mae=0.3,
+              initial={"ssim": 0.3, "mse": 0.9, "mae": 0.7})
+    text = report.write_report(now, tmp_path / "r.md", verify=0, before=before).read_text()
+    assert f"--before {before}" in text
+    part = _section(text, "## Before and after issue 11's fixes")
+    assert "What changed: " in part
+    ig = _table_row(part, m, "constant", "clean", "IG-FWI (ig)")
+    assert ig[4:10] == ["2 → 1", "0.5000 → 0.2500", "-50.0 %", "0.4000 → 0.4000", "0.4000 → 0.4000",
+                        "method changed"]
+    stale = _table_row(part, m, "smooth", "clean", "LR-FWI (lowrank)")
+    assert stale[4:7] == ["1 → 0", "0.2000 → not re-run yet", "–"]
+    assert stale[-1] == "not re-run yet"
+    bp = _table_row(part, "bp2004-cpu", "smooth", "clean", "ADFWI (pixel)")
+    assert bp[-1] == "initial model changed" and bp[5] == "0.3000 → 0.2000"
+    assert f"| {m} | constant | clean | ADFWI (pixel)" not in part  # unchanged: not listed
+    assert "1 of 3 cells listed are not re-run yet" in part
+    assert "1 re-run with fewer seeds so far than before" in part
+    # the list of changed methods is a parameter
+    text = report.write_report(now, tmp_path / "r2.md", verify=0, before=before,
+                               changed_methods=["lowrank"]).read_text()
+    assert "IG-FWI (ig)" not in _section(text, "## Before and after")
+    with pytest.raises(ValueError, match="--before"):
+        report.write_report(now, tmp_path / "r3.md", verify=0, before=tmp_path / "none")
+
+
+def test_change_sentence_from_the_changelog(tmp_path):
+    from crfwi.report.sections.before_after import GENERIC_CHANGE, change_sentence
+
+    log = tmp_path / "CHANGELOG.md"
+    log.write_text("# Changelog\n\n## [Unreleased]\n\n### Fixed\n- Other fix.\n"
+                   "- Issue 11: centred starts and bounded velocities. More detail\n  here.\n\n"
+                   "## [0.1.0]\n- issue 11 in an old release.\n")
+    assert change_sentence(log) == "Issue 11: centred starts and bounded velocities."
+    log.write_text("## [Unreleased]\n\n### Changed (issue 11: as the paper means it)\n"
+                   "- **Bounds no longer freeze cells.** Straight-through.\n"
+                   "- **MS-FWI** uses the paper's bands, scaled (cpu).\n"
+                   "- A bullet without a lead.\n\n### Added\n- **Other.** Not this.\n")
+    assert change_sentence(log) == ("issue 11: as the paper means it — bounds no longer freeze "
+                                    "cells; MS-FWI uses the paper's bands "
+                                    "(CHANGELOG, Unreleased).")
+    log.write_text("## [Unreleased]\n- Something else.\n## [0.1.0]\n- issue 11 old.\n")
+    assert change_sentence(log) == GENERIC_CHANGE
+    assert change_sentence(tmp_path / "missing.md") == GENERIC_CHANGE
+
+
+def test_table7_ours_beside_the_papers(tmp_path):
+    root = tmp_path / "res"
+    m = "marmousi-cpu"
+    _fake_run(root, f"{m}/constant-clean/lrg-seed0", ssim=0.5, mse=0.3, mae=0.4)
+    _fake_run(root, f"{m}/constant-clean/ig-seed0", ssim=0.5, mse=0.35, mae=0.45)
+    _fake_run(root, "salt-cpu/constant-clean/ig-seed0", ssim=0.4, mse=0.5, mae=0.5,
+              note="STAND-IN: procedural 'salt_body' model used instead")
+    text = report.write_report(root, tmp_path / "r.md", verify=0).read_text()
+    part = _section(text, "## Table 7")
+    header = _table_row(part, "Method")
+    assert header == ["Method", "Marmousi", "Overthrust", "Salt body‡"]
+    lrg = _table_row(part, "LRG-FWI (lrg)")
+    assert lrg[1:] == ["**0.3000** (0.1995†)", "– (0.1354†)", "– (0.2179)"]
+    assert _table_row(part, "IG-FWI (ig)")[1] == "0.3500 (0.2961)"
+    assert _table_row(part, "MPE-FWI (hashgrid)")[1] == "– (2.2266)"
+    assert "STAND-IN: procedural 'salt_body'" in part
+    appendix = _section(text, "## Runs")
+    assert "Table 7 · Marmousi" in _table_row(appendix,
+                                              f"[`{m}/constant-clean/lrg-seed0`](res/{m}/"
+                                              "constant-clean/lrg-seed0)")[1]
+
+
+def test_ablation_table_pairs_each_run_with_its_main_run(tmp_path):
+    root, abl = tmp_path / "paper", tmp_path / "ablations"
+    m = "marmousi-cpu"
+    _fake_run(root, f"{m}/constant-clean/ig-seed0", ssim=0.5, mse=0.3, mae=0.4)
+    _fake_run(root, f"{m}/constant-clean/ig-seed1", ssim=0.5, mse=0.9, mae=0.9)
+    _fake_run(abl, f"{m}/constant-literal-grid/ig-seed0", ssim=0.45, mse=0.5, mae=0.45)
+    _fake_run(abl, f"{m}/constant-constant-mean/siren-seed0", ssim=0.6, mse=0.2, mae=0.3)
+    text = report.write_report(root, tmp_path / "r.md", verify=0, ablations=abl).read_text()
+    part = _section(text, "## Ablations")
+    row = _table_row(part, "`literal-grid`", m, "constant", "IG-FWI (ig)", "0")
+    assert row[5:] == ["0.5000 / 0.3000", "+0.2000", "0.4500 / 0.4000", "+0.0500",
+                       "0.4500 / 0.5000", "-0.0500"]
+    row = _table_row(part, "`constant-mean`", m, "constant", "IFWI (siren)", "0")
+    assert row[5:7] == ["0.2000 / –", "–"]
+    assert "`literal-grid`: IG-FWI with Instant-NGP's U(±1e-4) tables" in part
+    assert "`raw-start`" not in part  # only the scenarios run are explained
+    # a folder the sweep has not created yet: the section says so
+    text = report.write_report(root, tmp_path / "r2.md", verify=0,
+                               ablations=tmp_path / "later").read_text()
+    assert "No ablation runs yet." in text
+
+
+def test_claims_use_mse_and_mae_and_state_the_measured_constant_ssim(tmp_path):
+    root = tmp_path / "res"
+    m = "marmousi-cpu"
+    for method, mse, mae, ssim in (("pixel", 1.1, 0.9, 0.6), ("siren", 0.9, 1.0, 0.2),
+                                   ("hashgrid", 2.0, 1.2, 0.3)):
+        _fake_run(root, f"{m}/constant-clean/{method}-seed0", ssim=ssim, mse=mse, mae=mae,
+                  initial={"ssim": 0.42, "mse": 2.7, "mae": 1.4})
+    _fake_run(root, "bp2004-cpu/constant-clean/pixel-seed0", ssim=0.3, mse=1.0, mae=0.8,
+              initial={"ssim": 0.54, "mse": 4.9, "mae": 2.0})
+    text = report.write_report(root, tmp_path / "r.md", verify=0).read_text()
+    analysis = _section(text, "## Analysis")
+    assert ("Claims are checked on MSE/MAE; the ADFWI SSIM convention scores a constant model "
+            "0.42–0.54") in analysis
+    assert "so SSIM is shown but not used as evidence." in analysis
+    # the paper's constant-start finals below 0.42: 5 of 9 per dataset, and Salt's IFWI 0.4189
+    assert "above 21 of the paper's 36 constant-start final SSIMs" in analysis
+    best = _table_row(analysis, m, "Constant")
+    assert best[3:5] == ["IFWI", "ADFWI"]  # best by MSE, by MAE (SSIM shown last)
+    assert best[-1] == "ADFWI"
+    claim = _table_row(analysis, m, "IFWI")
+    assert claim[5] == "yes" and claim[8:] == ["1.0000 / 0.9000", "no", "0.2000 / 0.6000"]
+    assert "MAE 1.2000 (initial 1.4000, final / initial = 0.86)" in analysis
+    assert "SSIM 0.3000 (initial 0.4200), shown, not evidence" in analysis

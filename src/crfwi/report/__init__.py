@@ -11,14 +11,18 @@ Output: ``report.md`` plus the figures it cites (``figures/`` next to it):
   is more than one seed (std = sample standard deviation, ddof 1); the paper's number as printed,
   with its source in :mod:`crfwi.paper_results`. Our best per column is **bold**, the paper's best
   carries a †; "–" marks a run we do not have (or a number the paper does not print).
+* Table 7 (constant start: MPE-FWI, LR-FWI, LRG-FWI, IG-FWI on Marmousi, Overthrust, Salt).
 * Datasets, initial models or scenarios outside the paper's tables go to generic tables.
+* ``--before DIR``: the cells issue 11's fixes changed, before → now, and those not re-run yet;
+  ``--ablations DIR``: each ablation run beside the main run of its group, start, method, seed.
 * An appendix lists the run folders behind every cell (relative links), with their own numbers.
 * Model panels (true / initial / every method, one colour scale) and velocity-MSE convergence
   curves per dataset and initial model (clean data), and the NTK decay figure when given.
 * :func:`verify` recomputes the metrics of a random sample of runs from their saved ``model.npy``
   and the rebuilt true model; the report states the result.
 * An "Analysis" section of statements computed from the numbers (no hand-written conclusions),
-  and a marked placeholder for the human-written interpretation.
+  and a marked placeholder for the human-written interpretation. Claims are checked on MSE and
+  MAE; SSIM is shown second (a constant model scores well on it; the report measures how well).
 
 Everything is read from the run folders; nothing is re-run. The true model is rebuilt from each
 run's resolved config (benchmark files need ``$CRFWI_DATA_DIR``); where it cannot be built the

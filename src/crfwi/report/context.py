@@ -19,6 +19,9 @@ from .true_models import TrueModels
 #: Which initial model's runs fill a degraded-data column when several exist (the paper's text and
 #: figure captions disagree, its numbers point to the linear start; PAPER.md §4.1).
 DEGRADED_INIT_PREFERENCE = ("linear", "constant", "smooth")
+#: The methods whose code issue 11 changed: the "before" table compares their cells (and any cell
+#: whose initial model changed) with an earlier results folder (``--before``).
+CHANGED_METHODS = ("adfwi-tv", "weci-fwi", "siren", "gabor", "lowrank", "hashgrid", "ig", "lrg")
 
 CellKey = tuple[str, str, str, str]  # (group, init, scenario, method)
 
@@ -27,7 +30,9 @@ class ReportContext:
     """The report of one results folder while its sections are written."""
 
     def __init__(self, results_dir: Path, out_md: Path, *, ntk, verify_k: int, seed: int,
-                 command: str | None, notes: str | None = None) -> None:
+                 command: str | None, notes: str | None = None, before: Path | None = None,
+                 ablations: Path | None = None,
+                 changed_methods: tuple[str, ...] = CHANGED_METHODS) -> None:
         self.interpretation = notes
         self.results = results_dir
         self.out_md = out_md
@@ -49,6 +54,14 @@ class ReportContext:
         self.where: dict[CellKey, list[str]] = {}
         self.compute_runs: set[str] = set()
         self.notes = self._group_notes()
+        # Other results folders set beside this one: an earlier study (``before``) and
+        # ablation runs, each read the same way (an absent ablation folder = none run yet).
+        self.before = before
+        self.before_cells = aggregate(scan(before)[0]) if before is not None else {}
+        self.changed_methods = tuple(changed_methods)
+        self.ablations = ablations
+        self.ablation_records = (scan(ablations)[0] if ablations is not None
+                                 and ablations.is_dir() else [])
 
     def _group_notes(self) -> dict[str, list[str]]:
         """Each group's run notes (e.g. "not the paper's model"), for the ‡ marks."""

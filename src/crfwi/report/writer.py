@@ -7,13 +7,15 @@ import argparse
 import os
 from pathlib import Path
 
-from .context import ReportContext
+from .context import CHANGED_METHODS, ReportContext
 from .sections import SECTIONS
 
 
 def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                  ntk: str | Path | None = None, verify: int = 5, seed: int = 0,
-                 command: str | None = None, notes: str | Path | None = None) -> Path:
+                 command: str | None = None, notes: str | Path | None = None,
+                 before: str | Path | None = None, ablations: str | Path | None = None,
+                 changed_methods: list[str] | tuple[str, ...] | None = None) -> Path:
     """Write the Markdown report of ``results_dir`` to ``out_md`` (default
     ``RESULTS_DIR/report.md``) and its figures to ``figures/`` next to it; returns the path.
 
@@ -22,7 +24,11 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
     (0 = none). ``command``: the command line printed as the way to regenerate the report
     (default: the equivalent ``crfwi report`` call). ``notes``: a Markdown file with the
     human-written interpretation, placed under "Interpretation" (its numbers are the author's;
-    keep them in step with the tables).
+    keep them in step with the tables). ``before``: an earlier results folder of the same study;
+    the report compares the cells of ``changed_methods`` (default
+    :data:`~.context.CHANGED_METHODS`) and of every changed initial model with it.
+    ``ablations``: a folder of ablation runs, each set beside the run of the same group, initial
+    model, method and seed here (a folder not there yet = no ablation runs so far).
     """
     results = Path(results_dir)
     out = Path(out_md) if out_md is not None else results / "report.md"
@@ -37,13 +43,21 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
         raise ValueError(f"--verify must be a whole number >= 0, got {verify!r}")
     if notes is not None and not Path(notes).is_file():
         raise ValueError(f"--notes {str(notes)!r} not found")
+    if before is not None and not Path(before).is_dir():
+        raise ValueError(f"--before {str(before)!r} not found")
     notes_text = Path(notes).read_text() if notes is not None else None
     if command is None:
         command = (f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "")
                    + f" --verify {int(verify)}" + (f" --seed {seed}" if seed else "")
-                   + (f" --notes {notes}" if notes is not None else ""))
+                   + (f" --notes {notes}" if notes is not None else "")
+                   + (f" --before {before}" if before is not None else "")
+                   + (f" --ablations {ablations}" if ablations is not None else "")
+                   + (f" --changed-methods {','.join(changed_methods)}" if changed_methods
+                      else ""))
     ctx = ReportContext(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command,
-                        notes=notes_text)
+                        notes=notes_text, before=None if before is None else Path(before),
+                        ablations=None if ablations is None else Path(ablations),
+                        changed_methods=tuple(changed_methods or CHANGED_METHODS))
     return _write(ctx)
 
 
@@ -63,7 +77,8 @@ def _write(ctx: ReportContext) -> Path:
 # Command line
 # ----------------------------------------------------------------------------------------------
 def add_report_parser(subparsers) -> argparse.ArgumentParser:
-    """Add ``crfwi report RESULTS_DIR [--out report.md] [--ntk PATH] [--verify K]`` to an argparse
+    """Add ``crfwi report RESULTS_DIR [--out report.md] [--ntk PATH] [--verify K] [--before DIR]
+    [--ablations DIR]`` to an argparse
     ``subparsers`` object (handler set as ``func``)."""
     p = subparsers.add_parser("report", help="write a Markdown report of a results folder "
                               "(the paper's tables, ours beside theirs, figures)")
@@ -80,13 +95,25 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
                    help="seed of the verification sample (default 0)")
     p.add_argument("--notes", metavar="FILE.md",
                    help="the human-written interpretation to place in the report")
+    p.add_argument("--before", metavar="DIR",
+                   help="an earlier results folder of the same study: a table of the changed "
+                   "cells before and now, and of those not re-run yet")
+    p.add_argument("--changed-methods", metavar="M1,M2",
+                   help="the methods whose cells --before compares (default: "
+                   + ",".join(CHANGED_METHODS) + "; cells whose initial model changed always)")
+    p.add_argument("--ablations", metavar="DIR",
+                   help="a folder of ablation runs, each set beside the main run of the same "
+                   "group, initial model, method and seed")
     p.set_defaults(func=_cmd_report)
     return p
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.results_dir) / "report.md"
+    changed = [m.strip() for m in args.changed_methods.split(",") if m.strip()] \
+        if args.changed_methods else None
     path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
-                        notes=args.notes)
+                        notes=args.notes, before=args.before, ablations=args.ablations,
+                        changed_methods=changed)
     print(f"report: {path}")
     return 0

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..context import ReportContext
+from .ablations import ablations
 from .analysis import analysis
+from .before_after import before_after
 from .claims import constant_start_claims, seed_counts
 from .convergence import convergence
 from .header import budget, header, machine_and_software
@@ -28,13 +30,14 @@ from .runs_appendix import runs_appendix
 from .table1 import table1
 from .table4 import table4
 from .table5 import table5
+from .table7 import table7
 from .verification import verification
 
 Section = Callable[[ReportContext], list[str]]
 PaperTable = Callable[[ReportContext, str], list[str]]
 
 #: The paper's tables, in the order they appear for each scale.
-PAPER_TABLES: list[PaperTable] = [table4, table5, table1]
+PAPER_TABLES: list[PaperTable] = [table4, table5, table1, table7]
 
 
 def paper_tables(ctx: ReportContext) -> list[str]:
@@ -53,6 +56,8 @@ SECTIONS: list[Section] = [
     budget,
     paper_tables,
     other_runs,  # after the paper's tables: shows the cells they did not
+    before_after,  # with --before: the cells issue 11 changed, and those not re-run yet
+    ablations,  # with --ablations: each ablation run beside its main run
     model_panels,
     convergence,
     ntk_decay,

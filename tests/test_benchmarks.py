@@ -42,8 +42,9 @@ def test_benchmark_scripts_import():
 
 
 def test_ig_branches_splits_the_fusion_input(tmp_path, capsys):
-    """benchmarks/ig_branches.py on a tiny finished IG-FWI run: θ0 is rebuilt from the seed, the
-    grid branch starts silent (table init ±1e-4) and the printed table has one row per run."""
+    """benchmarks/ig_branches.py on a tiny finished IG-FWI run: θ0 is rebuilt from the seed, both
+    branches start with a real share of the fusion layer's input (the balanced grid; the literal
+    U(±1e-4) tables gave ~1e-4 of the INR's) and the printed table has one row per run."""
     from crfwi.runner import run_inversion
 
     config = config_from_dict({
@@ -58,7 +59,8 @@ def test_ig_branches_splits_the_fusion_input(tmp_path, capsys):
     moved = result["relative_parameter_change"]
     assert all(value > 0 for value in moved.values())  # every branch trained
     start = result["initial"]
-    assert start["grid_preactivation_rms"] < 1e-3 * start["inr_preactivation_rms"]
+    ratio = start["grid_preactivation_rms"] / start["inr_preactivation_rms"]
+    assert 0.2 < ratio < 5, ratio
     assert result["update_rms_m_per_s"] > 0
     assert bench.main([str(tmp_path / "ig"), "--json", str(tmp_path / "out.json")]) == 0
     assert capsys.readouterr().out.count("| `") == 1

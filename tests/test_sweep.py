@@ -165,9 +165,14 @@ def test_named_sweeps_expand(monkeypatch):
     monkeypatch.setenv("CRFWI_DATA_DIR", str(shared_models()))
     assert {"paper-marmousi", "paper-others"} <= set(NAMED_SWEEPS)
     marmousi = load_sweep("paper-marmousi")
-    assert len(marmousi.runs) == 9 * 3 + 3 * 6 + 9 * 2
+    # 9 methods x 3 starts, 3 x 6 degraded scenarios, 2 more seeds of the constant column, and
+    # LRG-FWI from the constant start (Table 7).
+    assert len(marmousi.runs) == 9 * 3 + 3 * 6 + 9 * 2 + 1
     assert {r.iterations for r in marmousi.runs if r.init == "constant"} == {800}
-    assert len(load_sweep("paper-others").runs) == 18
+    assert len(load_sweep("paper-others").runs) == 18 + 2 * 3  # + Table 7 on Overthrust and salt
+    ablations = load_sweep("ablations")
+    assert {r.scenario for r in ablations.runs} == {"literal-grid", "table-2e12", "table-2e14",
+                                                   "constant-mean", "raw-start"}
     paper = load_sweep("paper-marmousi", overrides=["scale=paper"])
     assert {r.key.split("/")[0] for r in paper.runs} == {"marmousi-paper"}
     assert paper.runs[0].data["scale"] == "paper"

@@ -24,6 +24,8 @@ from typing import Sequence
 
 import torch
 
+from .representations.base import bound
+
 __all__ = ["start_report", "gradient_reach", "branch_report", "gradient_shares", "ntk_trace_shares",
            "parameter_branches"]
 
@@ -51,9 +53,7 @@ def gradient_reach(model) -> float:
     bounds is non-zero there (1.0 under the straight-through bound; a plain clamp gives 0 to every
     cell outside the bounds)."""
     unbounded = model.unbounded().detach().requires_grad_(True)
-    from .representations.base import bound
-
-    out = bound(unbounded, *model._render_bounds, gradient=model.bound_gradient)
+    out = bound(unbounded, *model.render_bounds, gradient=model.bound_gradient)
     (grad,) = torch.autograd.grad(out.sum(), unbounded)
     free = _free(model)
     return float((grad[free] != 0).double().mean())

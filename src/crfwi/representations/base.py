@@ -203,7 +203,7 @@ class VelocityModel(nn.Module):
                              f"got {bound_gradient!r}")
         self.representation = representation
         self.bounds = (vmin, vmax)
-        self._render_bounds = float32_bounds(vmin, vmax)
+        self.render_bounds = float32_bounds(vmin, vmax)  # what forward() clamps to (float32-exact)
         self.start = start
         self.bound_gradient = bound_gradient
         self.output_scale = float(representation.output_scale if output_scale is None else output_scale)
@@ -233,13 +233,13 @@ class VelocityModel(nn.Module):
 
     def forward(self) -> torch.Tensor:
         """The velocity model in m/s, ``[nz, nx]``, inside the bounds."""
-        return bound(self.unbounded(), *self._render_bounds, gradient=self.bound_gradient)
+        return bound(self.unbounded(), *self.render_bounds, gradient=self.bound_gradient)
 
     @torch.no_grad()
     def project_(self) -> None:
         """After an optimiser step: keep parameters whose value is the model inside the bounds."""
-        low = (self._render_bounds[0] - self.initial) / self.output_scale + self.start_offset
-        high = (self._render_bounds[1] - self.initial) / self.output_scale + self.start_offset
+        low = (self.render_bounds[0] - self.initial) / self.output_scale + self.start_offset
+        high = (self.render_bounds[1] - self.initial) / self.output_scale + self.start_offset
         self.representation.clip_(low, high)
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:

@@ -80,3 +80,14 @@ def metric_table(columns: list[PaperColumn], methods: list[str], metric: str, *,
             row.append(f"{fixed(stats[0][0])} ({DASH})" if stats else f"{DASH} ({DASH})")
         rows.append(row)
     return markdown_table(["Method"] + [c.header for c in columns], rows)
+
+
+def unrun_groups_note(ctx: ReportContext, groups: list[str]) -> list[str]:
+    """A line naming the groups of a paper table that have no runs (only the paper's numbers
+    are shown there), then the table's stand-in note marks."""
+    missing = [g for g in groups if g not in ctx.groups()]
+    lines = []
+    if missing:
+        lines += [f"No runs of {', '.join(f'`{g}`' for g in missing)}: only the paper's "
+                  "numbers are shown there.", ""]
+    return lines + ctx.note_marks(groups)

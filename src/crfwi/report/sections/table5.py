@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import paper_results as paper
 from ..context import ReportContext
-from ..paper_columns import metric_table, paper_column
+from ..paper_columns import metric_table, paper_column, unrun_groups_note
 from ..runs import group_name
 
 
@@ -26,9 +26,5 @@ def table5(ctx: ReportContext, scale: str) -> list[str]:
         lines += [f"### {label}", ""]
         lines += metric_table(columns, methods, metric)
         lines.append("")
-    missing = [g for g in groups.values() if g not in ctx.groups()]
-    if missing:
-        lines += [f"No runs of {', '.join(f'`{g}`' for g in missing)}: only the paper's "
-                  "numbers are shown there.", ""]
-    lines += ctx.note_marks(list(groups.values()))
+    lines += unrun_groups_note(ctx, list(groups.values()))
     return lines + [""]

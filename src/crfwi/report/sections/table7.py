@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ... import paper_results as paper
 from ..context import ReportContext
-from ..paper_columns import metric_table, paper_column
+from ..paper_columns import metric_table, paper_column, unrun_groups_note
 from ..runs import group_name
 
 #: Table 7's rows (crfwi's names, its column order) and its datasets with their printed names.
@@ -28,9 +28,5 @@ def table7(ctx: ReportContext, scale: str) -> list[str]:
     lines += ["", "The paper prints Table 7 with the datasets as rows; here they are columns, "
               "like Tables 4/5. Its values are Table 7's own (the same as Tables 1/4/5 except "
               "LRG-FWI, which only Table 7 lists).", ""]
-    missing = [g for g in groups.values() if g not in ctx.groups()]
-    if missing:
-        lines += [f"No runs of {', '.join(f'`{g}`' for g in missing)}: only the paper's "
-                  "numbers are shown there.", ""]
-    lines += ctx.note_marks(list(groups.values()))
+    lines += unrun_groups_note(ctx, list(groups.values()))
     return lines + [""]

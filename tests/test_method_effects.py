@@ -146,13 +146,13 @@ def test_feature_scale_encoding_equals_its_slow_twin_and_scales_the_jacobian():
 def test_constant_readings():
     g = Grid(4, 5, 10.0)
     true = np.linspace(1500.0, 3500.0, 20, dtype=np.float32).reshape(4, 5)
-    assert np.all(zoo.initial_model(true, g, "constant") == 1500.0)
-    assert np.allclose(zoo.initial_model(true, g, "constant", constant="mean"), true.mean())
-    assert np.all(zoo.initial_model(true, g, "constant", value=2000.0, constant="mean") == 2000.0)
+    assert np.allclose(zoo.initial_model(true, g, "constant"), true.mean())  # the default
+    assert np.all(zoo.initial_model(true, g, "constant", constant="minimum") == 1500.0)
+    assert np.all(zoo.initial_model(true, g, "constant", value=2000.0, constant="minimum") == 2000.0)
     with pytest.raises(ValueError, match="constant"):
         zoo.initial_model(true, g, "constant", constant="median")
     with pytest.raises(ValueError, match="applies to initial model 'constant'"):
-        zoo.initial_model(true, g, "smooth", constant="mean")
+        zoo.initial_model(true, g, "smooth", constant="minimum")
 
 
 def test_bp_smooth_start_is_not_better_than_the_papers_finals():

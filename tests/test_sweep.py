@@ -172,7 +172,7 @@ def test_named_sweeps_expand(monkeypatch):
     assert len(load_sweep("paper-others").runs) == 18 + 2 * 3  # + Table 7 on Overthrust and salt
     ablations = load_sweep("ablations")
     assert {r.scenario for r in ablations.runs} == {"literal-grid", "table-2e12", "table-2e14",
-                                                   "constant-mean", "raw-start"}
+                                                   "constant-minimum", "raw-start"}
     paper = load_sweep("paper-marmousi", overrides=["scale=paper"])
     assert {r.key.split("/")[0] for r in paper.runs} == {"marmousi-paper"}
     assert paper.runs[0].data["scale"] == "paper"

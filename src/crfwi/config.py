@@ -101,14 +101,15 @@ class DataSection:
 @dataclass
 class InitialSection:
     """The initial model m0: ``kind`` = smooth | linear | constant | file (see crfwi.zoo);
-    ``constant`` = minimum | mean: which velocity a ``constant`` m0 takes when ``value`` is 0."""
+    ``constant`` = mean | minimum: which velocity a ``constant`` m0 takes when ``value`` is 0
+    (the true model's mean, the default, or its minimum; crfwi.zoo.CONSTANT_READINGS)."""
 
     kind: str = "smooth"
     sigma: float = 250.0
     v_top: float = 0.0
     v_bottom: float = 0.0
     value: float = 0.0
-    constant: str = "minimum"
+    constant: str = "mean"
     path: str = ""
 
 

@@ -27,8 +27,9 @@ model convolved with a Gaussian of σ = 10 paper-scale cells (in metres, so the 
 scales), 30 cells (300 m) on 2004 BP, whose 10-cell start (MSE 0.039 (km/s)²) was already better
 than every final of the paper's BP-smooth column (0.048–0.100); at 300 m it starts at 0.146
 (paper grid) / 0.135 (cpu grid), above all of them; ``linear`` = a 1-D gradient from the true model's minimum (the water or top velocity)
-at the surface to the mean of its bottom row; ``constant`` = the true model's minimum (the water
-velocity) everywhere. The water layer, where there is one, is kept fixed (``fix_water``).
+at the surface to the mean of its bottom row; ``constant`` = the true model's mean everywhere
+(``initial.constant = "minimum"``: its minimum, the water velocity; the mean fits the paper's
+numbers, crfwi.zoo.CONSTANT_READINGS). The water layer, where there is one, is kept fixed (``fix_water``).
 
 **Salt.** The SEG/EAGE salt model is not freely redistributable and the data directory here has
 no file for it; without ``salt`` in the data directory the preset uses the procedural

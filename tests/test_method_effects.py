@@ -50,6 +50,16 @@ def test_centred_start_is_exactly_m0_and_keeps_the_jacobian(name, g=MARMOUSI):
         assert torch.allclose(a, b, rtol=1e-5, atol=1e-6 * float(b.abs().max()))
 
 
+def test_checkpoint_without_start_offset_resumes_as_the_raw_start_it_ran_with():
+    g = Grid(5, 6, 10.0)
+    old = _model("siren", g, start="raw", options={"hidden_features": 8, "hidden_layers": 2})
+    state = {k: v for k, v in old.state_dict().items() if k != "start_offset"}  # an old checkpoint
+    model = _model("siren", g, seed=3, options={"hidden_features": 8, "hidden_layers": 2})
+    model.load_state_dict(state)
+    assert model.start == "raw"
+    assert torch.equal(model().detach(), old().detach())
+
+
 @pytest.mark.parametrize("name", NETWORKS)
 def test_raw_start_perturbation_is_bounded_on_the_paper_grid(name):
     # The literal m0 + F_θ0: every network's initial output stays below 0.3 km/s RMS (LR-FWI's

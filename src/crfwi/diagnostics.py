@@ -10,7 +10,6 @@ current θ:
 * :func:`branch_report` -- for a multi-branch representation (IG-FWI, LRG-FWI: ``branches()``),
   each branch's share of the fusion input (RMS of its weighted feature block) and of the first
   fusion layer's pre-activation, which is linear in the concatenated blocks and so splits exactly;
-* :func:`gradient_shares` -- each parameter group's share of ‖∂J/∂θ‖² for a given model gradient;
 * :func:`ntk_trace_shares` -- each group's share of the NTK trace: tr Θ_m = ‖J_m‖_F² (model space)
   and, with a solver, tr Θ = ‖J_G J_m‖_F² (the wave-based NTK), both by Hutchinson's estimator
   E‖Aᵀz‖² = ‖A‖_F² with Rademacher probes z; the trace splits exactly over parameter groups.
@@ -26,8 +25,7 @@ import torch
 
 from .representations.base import bound
 
-__all__ = ["start_report", "gradient_reach", "branch_report", "gradient_shares", "ntk_trace_shares",
-           "parameter_branches"]
+__all__ = ["start_report", "gradient_reach", "branch_report", "ntk_trace_shares", "parameter_branches"]
 
 
 def _free(model) -> torch.Tensor:
@@ -90,19 +88,6 @@ def branch_report(model) -> dict[str, dict[str, float]]:
     return out
 
 
-def gradient_shares(model, model_gradient: torch.Tensor) -> dict[str, dict[str, float]]:
-    """‖∂J/∂θ_b‖ for each parameter group b, given ∂J/∂m (``[nz, nx]``), and its share of the
-    summed squares."""
-    groups = parameter_branches(model)
-    params = [p for ps in groups.values() for p in ps]
-    velocity = model()
-    grads = torch.autograd.grad(velocity, params, grad_outputs=model_gradient.to(velocity.dtype),
-                                allow_unused=True)
-    norms = _squared_norms(groups, grads)
-    total = sum(norms.values()) or 1.0
-    return {name: {"norm": sq ** 0.5, "share": sq / total} for name, sq in norms.items()}
-
-
 def _squared_norms(groups: dict[str, list[torch.nn.Parameter]], grads: Sequence) -> dict[str, float]:
     out, i = {}, 0
     for name, ps in groups.items():
@@ -126,25 +111,25 @@ def ntk_trace_shares(model, solver=None, *, probes: int = 8, seed: int = 0,
     free = _free(model)
     result: dict[str, dict[str, dict[str, float]]] = {}
     sums = {name: 0.0 for name in groups}
+    velocity = model()  # rendered once; every probe back-propagates through the same graph
     for _ in range(probes):
         z = (torch.randint(0, 2, tuple(free.shape), generator=gen) * 2 - 1).float().to(model.initial.device)
-        velocity = model()
-        grads = torch.autograd.grad(velocity, params, grad_outputs=z * free, allow_unused=True)
+        grads = torch.autograd.grad(velocity, params, grad_outputs=z * free, allow_unused=True,
+                                    retain_graph=True)
         for name, sq in _squared_norms(groups, grads).items():
             sums[name] += sq / probes
     result["model"] = _shares(sums)
     if solver is not None:
         sums = {name: 0.0 for name in groups}
-        with torch.no_grad():
-            velocity0 = model().detach()
+        velocity0 = velocity.detach()
         index = solver.shot_index(shots)
         for _ in range(probes):
             leaf = velocity0.clone().requires_grad_(True)
             data = solver.simulate(leaf, index, check=False)
             u = (torch.randint(0, 2, tuple(data.shape), generator=gen) * 2 - 1).to(data)
             (g_m,) = torch.autograd.grad(data, leaf, grad_outputs=u)
-            velocity = model()
-            grads = torch.autograd.grad(velocity, params, grad_outputs=g_m, allow_unused=True)
+            grads = torch.autograd.grad(velocity, params, grad_outputs=g_m, allow_unused=True,
+                                        retain_graph=True)
             for name, sq in _squared_norms(groups, grads).items():
                 sums[name] += sq / probes
         result["wave"] = _shares(sums)

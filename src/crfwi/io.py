@@ -2,7 +2,9 @@
 
 Every file a run writes goes through :func:`atomic_write` (temporary file in the same folder,
 fsync, ``os.replace``), so an interrupted or killed run never leaves a half-written checkpoint,
-history or metrics file behind.
+history or metrics file behind. A kill in the middle of a write can leave that temporary file
+(``.NAME.XXXX.tmp``); :class:`RunFolder` removes such leftovers when a run is resumed or a new
+run is created in the folder.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io as _io
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -129,11 +132,19 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+# The temporary files of atomic_write (".NAME.RANDOM.tmp") and of the figure writer
+# (".NAME.PID.tmp"): what a kill during a write leaves behind, and nothing a user would name.
+_TEMPORARY = re.compile(r"^\.[^/]+\.[^./]+\.tmp$")
+
+
 class RunFolder:
     """The files of one run, by name.
 
     A folder holds one run: creating a run in a folder that already has ``config.resolved.toml``
     is refused (resume it instead, or choose another folder), so no run's results are overwritten.
+    The config file is the run's marker and is written first; every other file of a new run can
+    be re-made from it, so a run killed at any point either holds no run yet (the folder may be
+    reused for a new one) or resumes to a complete folder.
     """
 
     CONFIG = "config.resolved.toml"
@@ -155,6 +166,22 @@ class RunFolder:
     def holds_run(self) -> bool:
         return (self.path / self.CONFIG).is_file()
 
+    def temporaries(self) -> list[Path]:
+        """Leftovers of writes interrupted by a kill, in the folder and its figures folder."""
+        found = []
+        for folder in (self.path, self.figures):
+            if folder.is_dir():
+                found += [p for p in folder.iterdir() if p.is_file() and _TEMPORARY.match(p.name)]
+        return sorted(found)
+
+    def remove_temporaries(self) -> list[Path]:
+        """Delete :meth:`temporaries` (a run is never writing while this is called: it runs
+        before a new or resumed run starts). Returns what was removed."""
+        removed = self.temporaries()
+        for path in removed:
+            path.unlink(missing_ok=True)
+        return removed
+
     def is_complete(self) -> bool:
         return (self.path / self.METRICS).is_file()
 
@@ -166,19 +193,24 @@ class RunFolder:
         if self.holds_run():
             raise RunFolderError(f"{self.path} already holds a run; resume it with "
                                  f"`crfwi invert --resume {self.path}` or choose another --out")
-        if self.path.is_dir() and any(self.path.iterdir()):
+        leftovers = set(self.temporaries())
+        if self.path.is_dir() and any(p not in leftovers for p in self.path.iterdir()):
             raise RunFolderError(f"--out {self.path} is a folder with other files in it; "
                                  "choose a new or empty folder for the run")
 
     def create(self) -> "RunFolder":
-        """Prepare a new run folder (see :meth:`check_new`)."""
+        """Prepare a new run folder (see :meth:`check_new`; a folder that holds only the
+        temporaries of a run killed before its config was written counts as empty)."""
         self.check_new()
         self.path.mkdir(parents=True, exist_ok=True)
+        self.remove_temporaries()
         return self
 
     def open_for_resume(self) -> "RunFolder":
         if not self.path.is_dir():
             raise RunFolderError(f"run folder not found: {self.path}")
         if not self.holds_run():
-            raise RunFolderError(f"{self.path} holds no run ({self.CONFIG} is missing)")
+            raise RunFolderError(f"{self.path} holds no run ({self.CONFIG} is missing); a run "
+                                 "killed before writing it can be started again with the same --out")
+        self.remove_temporaries()
         return self

@@ -34,6 +34,7 @@ __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted"]
 HISTORY_COLUMNS = ["iteration", "loss", "seconds", "step_seconds", "ssim", "mse", "mae", "psnr",
                    "rel_error", "ntk_change"]
 TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
+DATA_RECORD = "data.json"
 # Keys a resumed run may change: how long it runs and what it records, not what it computes.
 RESUMABLE_OVERRIDES = ("inversion.iterations", "output.")
 
@@ -264,7 +265,7 @@ def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
     data = config_to_dict(config)
     data["meta"] = _meta(config, run.experiment, run.n_params)
     io.save_toml(folder / io.RunFolder.CONFIG, data)
-    io.save_json(folder / "data.json", run.data_record)
+    io.save_json(folder / DATA_RECORD, run.data_record)
     if config.note:
         print(f"crfwi: note: {config.note}", file=sys.stderr)
     run.loop(progress=progress and config.output.progress)
@@ -290,6 +291,8 @@ def resume_inversion(out: str | Path, *, overrides: list[str] | None = None, dev
                               "and output.* may change (start a new run for anything else)")
     config = config_from_dict(apply_overrides(data, overrides or []))
     run = _Run(config, folder, device)
+    if not (folder / DATA_RECORD).is_file():  # killed between the config and the data record
+        io.save_json(folder / DATA_RECORD, run.data_record)
     if (folder / io.RunFolder.CHECKPOINT).is_file():
         run.restore()
     # else: stopped before its first checkpoint; it starts again from iteration 0.

@@ -1,12 +1,23 @@
 """crfwi: full-waveform inversion with continuous representations of the subsurface model."""
 
 import os as _os
+import sys as _sys
 
 # OpenMP threads (torch's and deepwave's) spin while waiting by default; on a machine whose cores
 # are shared with other work that made runs up to 10x slower here (measured on 2 cores: 26 s vs
 # 2.8 s for the same toy inversion). Passive waiting costs nothing measurable when the cores are
-# free. It must be set before torch loads its OpenMP runtime; a user's own setting wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# free. It must be set before torch loads its OpenMP runtime (libgomp reads it once, when torch
+# is imported, and has no call to change it later); a user's own setting wins.
+if "OMP_WAIT_POLICY" not in _os.environ:
+    _os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    if "torch" in _sys.modules:  # too late for this process: say so once, with the fix
+        import warnings as _warnings
+
+        _warnings.warn(
+            "crfwi was imported after torch, so OpenMP threads spin while they wait; on a machine "
+            "whose cores are busy with other work this can make runs several times slower. "
+            "Import crfwi before torch, or set OMP_WAIT_POLICY=PASSIVE in the environment.",
+            RuntimeWarning, stacklevel=2)
 
 __version__ = "0.1.0"
 

@@ -288,3 +288,18 @@ def test_marmousi_trace_for_the_1d_study():
     model, grid = ntk1d.marmousi_trace(data_dir=os.environ.get("CRFWI_DATA_DIR", "../shared/models"))
     assert grid.dz == 15.0 and grid.nx == 1 and model.shape == (grid.nz,)
     assert 1400.0 <= model.min() and model.max() <= 5600.0
+
+
+@pytest.mark.parametrize("dt, exact", [(0.004, False), (0.001, True)])
+def test_run_ntk_says_whether_the_kernel_is_exact(tmp_path, dt, exact):
+    """Above deepwave's stability limit the adjoint is not the Born operator's transpose; the
+    command says so in its output and in spectrum.json (issue 12)."""
+    from crfwi.config import apply_overrides, config_from_dict, config_to_dict
+
+    data = apply_overrides(config_to_dict(_tiny_config()), [f"survey.dt={dt}", "survey.nt=60"])
+    lines = []
+    payload = ntk.run_ntk(config_from_dict(data), tmp_path / "out", methods=["pixel"], k=2,
+                          log=lines.append)
+    assert (payload["time_substeps"] == 1) is exact
+    assert payload["exactness"].startswith("exact" if exact else "approximate")
+    assert any(line.startswith("note: the kernel is approximate") for line in lines) is not exact

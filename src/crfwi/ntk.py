@@ -623,6 +623,17 @@ def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} exists and is not a folder")
     experiment = build_experiment(config, device=device)
+    substeps = experiment.solver.time_substeps
+    exactness = ("exact: deepwave steps at the recording dt, so its adjoint is the transpose of "
+                 "its Born operator" if substeps == 1 else
+                 f"approximate: dt = {experiment.survey.dt:g} s exceeds deepwave's stability "
+                 f"limit, it takes {substeps} internal steps per sample and resamples in time, "
+                 "and its adjoint is then a coarser quadrature than the transpose of its Born "
+                 "operator; an outside check measured up to 5e-4 relative error on the top 5 "
+                 "eigenvalues and 1e-3 at k = 10 on the cpu-scale presets (decay ratios are "
+                 "unaffected at the precision reported). Lower survey.dt for an exact kernel.")
+    if substeps > 1:
+        log(f"note: the kernel is {exactness}")
     results: dict[str, list[dict]] = {}
     for method in methods:
         model = _velocity_model(experiment, method)
@@ -643,6 +654,7 @@ def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k:
         "definitions": {"kernel": "Θ = J_G Θ_m J_Gᵀ, J_G = Born operator of the selected shots, "
                                   "J_m = ∂m_θ/∂θ incl. output_scale and the clamp; Θ_m in (m/s)²",
                         "wave_solves": "Born + adjoint propagations counted per shot"},
+        "time_substeps": substeps, "exactness": exactness,
         "methods": results,
     }
     io.save_json(out / "spectrum.json", payload)

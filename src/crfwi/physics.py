@@ -125,6 +125,15 @@ class WaveSolver:
     def n_shots(self) -> int:
         return self.survey.n_shots
 
+    @property
+    def time_substeps(self) -> int:
+        """How many internal steps deepwave takes per recording step ``survey.dt`` at ``max_vel``
+        (1: none). Above 1 deepwave resamples the source and the data in time, and its adjoint
+        is then a coarser quadrature than the exact transpose of its forward (README, Physics)."""
+        from deepwave.discretisation import cfl_condition_n
+
+        return int(cfl_condition_n(list(self.grid.spacing), self.survey.dt, self.max_vel)[1])
+
     # ---------------------------------------------------------------------------------------
     def check_velocity(self, velocity: torch.Tensor, name: str = "velocity") -> None:
         """Raise ``ValueError`` naming ``name`` unless it is a usable model for this solver."""
@@ -238,4 +247,5 @@ class WaveSolver:
             "storage": self.options.storage, "storage_compression": self.options.storage_compression,
             "gradient_sampling_interval": self.options.gradient_sampling_interval,
             "checkpoint_segments": self.options.checkpoint_segments,
+            "time_substeps": self.time_substeps,
         }

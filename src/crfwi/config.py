@@ -1,5 +1,8 @@
 """Run configuration: TOML in, typed dataclasses out, every key checked.
 
+Every field's type and range are checked when a config is loaded (ranges and checks between
+fields: :mod:`crfwi.config_rules`); a mistake raises :class:`ConfigError` naming the key.
+
 A config file has the sections below (all optional; defaults shown by ``crfwi invert --help`` and
 in README). ``--set section.key=value`` overrides any field, the value parsed as a TOML literal
 (``--set inversion.iterations=50``, ``--set model.name=marmousi``).
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["RunConfig", "ConfigError", "load_config", "config_from_dict", "config_to_dict",
-           "apply_overrides", "expand_preset", "merge_config"]
+           "apply_overrides", "expand_preset", "merge_config", "check_user_input"]
 
 
 class ConfigError(ValueError):
@@ -59,9 +62,12 @@ class ModelSection:
 
 @dataclass
 class SurveySection:
-    """Surface acquisition (metres, seconds, Hz). Shots span the width unless ``shot_spacing``
-    is set; receivers every ``receiver_spacing`` m (0 = every column); depths default to one
-    cell below the top (negative = default)."""
+    """Surface acquisition (metres, seconds, Hz). ``n_shots`` span the width unless
+    ``shot_spacing`` is set (then centred, or from ``first_shot``; -1 = centred); ``shots`` lists
+    the source positions instead (leave it out for the even spread; an empty list is refused);
+    receivers every ``receiver_spacing`` m (0 = every column); ``source_depth`` and
+    ``receiver_depth`` -1 = one cell below the top; ``delay`` (time of the wavelet's peak)
+    -1 = 1.5 / ``freq``."""
 
     n_shots: int = 8
     shot_spacing: float = 0.0
@@ -86,7 +92,8 @@ class DataSection:
     ``noise`` k: add white Gaussian noise of standard deviation k·σ0, σ0 = the clean data's
     standard deviation (paper: 4 and 8), seeded by ``noise_seed`` (-1 = the run's seed).
     ``highpass``: remove the low frequencies below this many Hz (paper: 4 and 6) with a
-    zero-phase Butterworth of ``highpass_order`` (0 = off); the predicted data keep theirs.
+    zero-phase Butterworth of ``highpass_order`` (``highpass`` 0 = off); the predicted data keep
+    theirs.
     ``shots``: keep this many of the survey's shots, spread evenly with the first and last
     (paper: 9 and 5 of 13; 0 = all); the receivers stay.
     """
@@ -101,8 +108,10 @@ class DataSection:
 @dataclass
 class InitialSection:
     """The initial model m0: ``kind`` = smooth | linear | constant | file (see crfwi.zoo);
+    ``sigma`` (smooth) in metres; ``v_top``/``v_bottom`` (linear) 0 = from the true model;
     ``constant`` = mean | minimum: which velocity a ``constant`` m0 takes when ``value`` is 0
-    (the true model's mean, the default, or its minimum; crfwi.zoo.CONSTANT_READINGS)."""
+    (the true model's mean, the default, or its minimum; crfwi.zoo.CONSTANT_READINGS);
+    ``path`` (file): a ``.npy`` of real numbers, shape [nz, nx], finite and positive (m/s)."""
 
     kind: str = "smooth"
     sigma: float = 250.0
@@ -179,8 +188,8 @@ class InversionSection:
 
 @dataclass
 class OutputSection:
-    """``metrics_every`` k: metrics vs the true model every k iterations (and the last);
-    ``checkpoint_every``: how often the run becomes resumable; ``ntk_every`` k > 0: record the
+    """``metrics_every`` k >= 1: metrics vs the true model every k iterations (and the last);
+    ``checkpoint_every`` k >= 1: how often the run becomes resumable; ``ntk_every`` k > 0: record the
     wave-based NTK's top ``ntk_eigs`` eigenvalues and its relative change since iteration 0 every
     k iterations (matrix-free estimates, :class:`crfwi.ntk.KernelMonitor`; each costs a few
     dozen Born + adjoint solves) into ``ntk_drift.json``; 0 = off."""
@@ -290,10 +299,52 @@ def expand_preset(data: dict) -> dict:
     return merged
 
 
+def _check_ranges(config: Any, prefix: str = "") -> None:
+    """Every field of ``config`` against its rule in config_rules.RULES (depth first, in the
+    order of the dataclasses, so the first mistake in file order is the one reported)."""
+    from . import config_rules
+
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_ranges(value, f"{prefix}{f.name}.")
+            continue
+        message = config_rules.problem(prefix + f.name, value)
+        if message:
+            raise ConfigError(message)
+
+
 def config_from_dict(data: dict) -> RunConfig:
     """Build and check a :class:`RunConfig` from nested dicts (as parsed from TOML), after
-    filling in the preset it names (:func:`expand_preset`)."""
-    return _build(RunConfig, expand_preset(data), "")
+    filling in the preset it names (:func:`expand_preset`): types, then each field's range,
+    then the checks between fields (:mod:`crfwi.config_rules`)."""
+    from . import config_rules
+
+    # The preset is expanded before the fields are built: check its name (and scale) first so
+    # that a typo is reported against the key, like any other field.
+    for key in ("preset", "scale"):
+        if data.get(key):
+            message = config_rules.problem(key, _coerce(data[key], str, key))
+            if message:
+                raise ConfigError(message)
+    config = _build(RunConfig, expand_preset(data), "")
+    _check_ranges(config)
+    for check in config_rules.CROSS_CHECKS:
+        message = check(config)
+        if message:
+            raise ConfigError(message)
+    return config
+
+
+def check_user_input(data: dict) -> None:
+    """Checks of what a user wrote (a config file, ``--set``, a sweep) that do not apply to
+    configs crfwi writes itself: ``survey.shots = []`` is how a resolved config records the
+    default spread, but written by hand it is a mistake (an empty survey), not a request for
+    the default."""
+    survey = data.get("survey")
+    if isinstance(survey, dict) and survey.get("shots") == []:
+        raise ConfigError("`survey.shots` is an empty list; give source positions in metres, "
+                          "or leave survey.shots out for survey.n_shots spread evenly")
 
 
 def config_to_dict(config: RunConfig) -> dict:
@@ -346,7 +397,8 @@ def shorthand_overrides(**values: Any) -> list[str]:
 
 
 def read_toml(path: str | Path) -> dict:
-    """Parse a TOML file; a missing file or a syntax error raises ConfigError naming the file."""
+    """Parse a TOML file; a missing or unreadable file, one that is not UTF-8 text or a syntax
+    error raises ConfigError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -355,9 +407,15 @@ def read_toml(path: str | Path) -> dict:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"malformed TOML in {path}: {err}") from None
+    except UnicodeDecodeError as err:  # tomllib decodes the whole file first; it names no file
+        raise ConfigError(f"{path} is not a TOML text file (not UTF-8: byte "
+                          f"0x{err.object[err.start]:02x} at offset {err.start})") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     """Read a TOML config (or start from the defaults when ``path`` is None), apply overrides."""
-    data = read_toml(path) if path is not None else {}
-    return config_from_dict(apply_overrides(data, overrides or []))
+    data = apply_overrides(read_toml(path) if path is not None else {}, overrides or [])
+    check_user_input(data)
+    return config_from_dict(data)

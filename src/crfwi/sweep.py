@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import methods
-from .config import ConfigError, apply_overrides, config_from_dict, merge_config, read_toml
+from .config import (ConfigError, apply_overrides, check_user_input, config_from_dict, merge_config,
+                     read_toml)
 from .runner import RunInterrupted
 
 __all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "SUMMARY_FILES", "NAMED_SWEEPS"]
@@ -140,6 +141,7 @@ def load_sweep(source: str | Path, *, out: str | Path | None = None,
             group = f"{preset}-{scale}" if preset else "custom"
             key = f"{group}/{init}-{scenario}/{method}-seed{int(seed)}"
             config.setdefault("name", key.replace("/", "_"))
+            check_user_input(config)
             checked = config_from_dict(config)  # validate now, not hours into the sweep
             try:
                 methods.resolve(checked.inversion.method)

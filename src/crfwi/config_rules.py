@@ -1,0 +1,441 @@
+"""The allowed range of every config field, checked when a config is loaded.
+
+:data:`RULES` maps each field, by its full key (``"inversion.iterations"``), to a rule; the
+loader (:func:`crfwi.config.config_from_dict`) first checks types (``_coerce``), then every rule,
+then the checks that involve two fields (:data:`CROSS_CHECKS`). A refused value raises
+:class:`~crfwi.config.ConfigError` whose message starts with the key the user wrote, so that a
+mistake is reported where it was made rather than as a traceback or a message about an internal
+name (``dz`` for ``model.spacing``) hours later. Every field needs a rule: a new field without
+one is a programming error (``tests/test_config_validation.py`` walks the dataclasses).
+
+Sentinels: where a section's docstring gives 0 or -1 a meaning ("0 = the method's default",
+"-1 = one cell below the top"), the rule accepts exactly that value besides the range.
+Every float must be finite (TOML allows ``nan`` and ``inf``).
+
+Names are checked against the modules that own them (zoo, methods, misfits…), imported only when
+a config is checked, so that importing :mod:`crfwi.config` stays cheap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+__all__ = ["RULES", "CROSS_CHECKS", "Int", "Float", "Numbers", "Choice", "Resolves", "Text", "Flag",
+           "Table", "problem"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _bound(lower: float | None, strict: bool, upper: float | None, unit: str) -> str:
+    parts = []
+    if lower is not None:
+        parts.append(f"{'>' if strict else '>='} {lower:g}")
+    if upper is not None:
+        parts.append(f"<= {upper:g}")
+    text = " and ".join(parts)
+    return f"{text} {unit}".rstrip() if text else unit
+
+
+@dataclass(frozen=True)
+class Int:
+    """An integer in ``[min, max]``, or exactly ``sentinel`` (a documented default)."""
+
+    min: int | None = None
+    max: int | None = None
+    sentinel: int | None = None
+    note: str = ""  # what the sentinel (or a 0 inside the range) means, for the message
+
+    def describe(self) -> str:
+        text = f"an integer {_bound(self.min, False, self.max, '')}".rstrip()
+        if self.sentinel is not None:
+            text += f", or {self.sentinel}"
+        return f"{text} ({self.note})" if self.note else text
+
+    def problem(self, value: Any) -> str | None:
+        if value == self.sentinel:
+            return None
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            return f"must be {self.describe()}"
+        return None
+
+
+@dataclass(frozen=True)
+class Float:
+    """A finite number ``>= min`` (``> min`` if ``strict``), ``<= max``, or exactly ``sentinel``."""
+
+    min: float | None = None
+    strict: bool = False
+    max: float | None = None
+    sentinel: float | None = None
+    unit: str = ""
+    note: str = ""
+
+    def describe(self) -> str:
+        text = f"a finite number {_bound(self.min, self.strict, self.max, self.unit)}".rstrip()
+        if self.sentinel is not None:
+            text += f", or {self.sentinel:g}"
+        return f"{text} ({self.note})" if self.note else text
+
+    def problem(self, value: Any) -> str | None:
+        if not math.isfinite(value):
+            return f"must be {self.describe()}"
+        if value == self.sentinel:
+            return None
+        low = self.min is not None and (value <= self.min if self.strict else value < self.min)
+        if low or (self.max is not None and value > self.max):
+            return f"must be {self.describe()}"
+        return None
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A list of finite numbers, each ``>= min`` (``> min`` if ``strict``), of one of ``lengths``
+    (None = any length)."""
+
+    lengths: tuple[int, ...] | None = None
+    min: float | None = None
+    strict: bool = False
+    unit: str = ""
+    note: str = ""
+
+    def describe(self) -> str:
+        count = ("" if self.lengths is None else
+                 " or ".join(str(n) for n in self.lengths) + " ")
+        text = f"a list of {count}finite numbers {_bound(self.min, self.strict, None, self.unit)}"
+        return f"{text.rstrip()} ({self.note})" if self.note else text.rstrip()
+
+    def problem(self, value: Any) -> str | None:
+        ok = self.lengths is None or len(value) in self.lengths
+        for item in value:
+            if not _number(item) or not math.isfinite(item):
+                ok = False
+            elif self.min is not None and (item <= self.min if self.strict else item < self.min):
+                ok = False
+        return None if ok else f"must be {self.describe()}"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a set of values; ``names`` may be a function (the owning module's list, imported
+    only when a config is checked). ``what`` names the kind of thing for the message."""
+
+    names: tuple | Callable[[], Iterable]
+    what: str = ""
+
+    def valid(self) -> list:
+        return list(self.names() if callable(self.names) else self.names)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(str(n) for n in self.valid())
+
+    def problem(self, value: Any) -> str | None:
+        valid = self.valid()
+        if value in valid:
+            return None
+        shown = ", ".join(repr(n) if n == "" else str(n) for n in valid)
+        if self.what:
+            return f"unknown {self.what} {value!r}; valid: {shown}"
+        return f"must be one of {shown}"
+
+
+@dataclass(frozen=True)
+class Resolves:
+    """A name that ``resolve`` accepts (it raises ValueError with the valid names otherwise)."""
+
+    resolve: Callable[[Any], Any]
+
+    def describe(self) -> str:
+        return "a known name"
+
+    def problem(self, value: Any) -> str | None:
+        try:
+            self.resolve(value)
+        except ValueError as err:
+            return str(err)
+        return None
+
+
+@dataclass(frozen=True)
+class Text:
+    """Any string (``nonempty``: not ""; ``forbid``: characters it may not hold)."""
+
+    nonempty: bool = False
+    forbid: str = ""
+
+    def describe(self) -> str:
+        text = "a non-empty string" if self.nonempty else "a string"
+        return f"{text} without {' or '.join(repr(c) for c in self.forbid)}" if self.forbid else text
+
+    def problem(self, value: Any) -> str | None:
+        if (self.nonempty and not value) or any(c in value for c in self.forbid):
+            return f"must be {self.describe()}"
+        return None
+
+
+@dataclass(frozen=True)
+class Flag:
+    """true or false (the type check is the whole check)."""
+
+    def describe(self) -> str:
+        return "true or false"
+
+    def problem(self, value: Any) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of keyword options, checked by the code that takes them (a generator, a
+    representation, a misfit), which names the option it refuses."""
+
+    def describe(self) -> str:
+        return "a table of options"
+
+    def problem(self, value: Any) -> str | None:
+        return None
+
+
+# Names owned by other modules, imported when a config is checked.
+def _presets() -> list[str]:
+    from . import presets
+
+    return ["", *presets.PRESETS]
+
+
+def _scales() -> tuple[str, ...]:
+    from . import presets
+
+    return presets.SCALES
+
+
+def _models() -> list[str]:
+    from . import zoo
+
+    return zoo._known_names()
+
+
+def _initial_kinds() -> tuple[str, ...]:
+    from . import zoo
+
+    return zoo.INITIAL_KINDS
+
+
+def _constant_readings() -> list[str]:
+    from . import zoo
+
+    return list(zoo.CONSTANT_READINGS)
+
+
+def _storage_modes() -> tuple[str, ...]:
+    from . import physics
+
+    return physics.STORAGE_MODES
+
+
+def _starts() -> tuple[str, ...]:
+    from .representations import base
+
+    return base.STARTS
+
+
+def _bound_gradients() -> tuple[str, ...]:
+    from .representations import base
+
+    return base.BOUND_GRADIENTS
+
+
+def _misfits() -> list[str]:
+    from . import misfits
+
+    return ["", *misfits.available()]
+
+
+def _resolve_method(name: str) -> Any:
+    from . import methods
+
+    return methods.resolve(name)
+
+
+POSITIVE = Int(min=1)
+COUNT = Int(min=0)  # a count or an interval where 0 is meaningful (see the note)
+SEED = Int(min=0, max=2**63 - 1)
+
+RULES: dict[str, Any] = {
+    "seed": SEED,
+    # The default run folder is runs/NAME-METHOD-TIMESTAMP: a separator would nest it.
+    "name": Text(nonempty=True, forbid="/\\"),
+    "preset": Choice(_presets, "preset"),
+    "scale": Choice(_scales, "scale"),
+    "note": Text(),
+
+    "model.name": Choice(_models, "model"),
+    "model.nz": Int(min=0, note="0 = the benchmark file's own"),
+    "model.nx": Int(min=0, note="0 = the benchmark file's own"),
+    "model.spacing": Float(min=0, unit="m", note="0 = the benchmark file's own"),
+    "model.origin": Numbers(lengths=(2,), min=0, unit="m", note="[z, x]"),
+    "model.window": Numbers(lengths=(0, 2), min=0, strict=True, unit="m",
+                            note="[depth, width]; empty = the grid's own extent"),
+    "model.data_dir": Text(),
+    "model.options": Table(),
+
+    "survey.n_shots": POSITIVE,
+    "survey.shot_spacing": Float(min=0, unit="m", note="0 = shots span the width"),
+    "survey.first_shot": Float(min=0, sentinel=-1, unit="m", note="-1 = centred"),
+    # [] = n_shots spread evenly: the form crfwi writes for the default (config.resolved.toml);
+    # an explicitly empty list in a user's file is refused by config.check_user_input.
+    "survey.shots": Numbers(min=0, unit="m", note="source positions"),
+    "survey.receiver_spacing": Float(min=0, unit="m", note="0 = every column"),
+    "survey.source_depth": Float(min=0, sentinel=-1, unit="m", note="-1 = one cell below the top"),
+    "survey.receiver_depth": Float(min=0, sentinel=-1, unit="m", note="-1 = one cell below the top"),
+    "survey.freq": Float(min=0, strict=True, unit="Hz"),
+    "survey.delay": Float(min=0, sentinel=-1, unit="s", note="-1 = 1.5 / survey.freq"),
+    "survey.dt": Float(min=0, strict=True, unit="s"),
+    "survey.nt": POSITIVE,
+    "survey.free_surface": Flag(),
+    "survey.pml_width": Int(min=0, note="cells"),
+
+    "data.noise": Float(min=0, note="multiples of the clean data's standard deviation"),
+    "data.noise_seed": Int(min=0, max=2**63 - 1, sentinel=-1, note="-1 = the run's seed"),
+    "data.highpass": Float(min=0, unit="Hz", note="0 = off"),
+    "data.highpass_order": POSITIVE,
+    "data.shots": Int(min=0, note="0 = all"),
+
+    "initial.kind": Choice(_initial_kinds, "initial model kind"),
+    "initial.sigma": Float(min=0, unit="m"),
+    "initial.v_top": Float(min=0, unit="m/s", note="0 = the true model's minimum"),
+    "initial.v_bottom": Float(min=0, unit="m/s", note="0 = the mean of the true model's bottom row"),
+    "initial.value": Float(min=0, unit="m/s", note="0 = read from the true model (initial.constant)"),
+    "initial.constant": Choice(_constant_readings, "reading of the constant start"),
+    "initial.path": Text(),
+
+    "physics.accuracy": Choice((2, 4, 6, 8)),
+    "physics.max_vel": Float(min=0, unit="m/s", note="0 = the upper velocity bound"),
+    "physics.pml_freq": Float(min=0, unit="Hz", note="0 = survey.freq"),
+    "physics.storage": Choice(_storage_modes, "storage mode"),
+    "physics.storage_compression": Flag(),
+    "physics.gradient_sampling_interval": POSITIVE,
+    "physics.checkpoint_segments": Int(min=0, note="0 = off"),
+    "physics.shot_chunk": Int(min=0, note="0 = all shots of a step at once"),
+    "physics.min_points_per_wavelength": Float(min=0, strict=True),
+
+    "representation.options": Table(),
+    "representation.output_scale": Float(min=0, note="0 = the representation's default"),
+    "representation.start": Choice(_starts, "start"),
+
+    "inversion.method": Resolves(_resolve_method),
+    "inversion.iterations": POSITIVE,
+    "inversion.lr": Float(min=0, note="0 = the method's default"),
+    "inversion.grid_lr": Float(min=0, note="0 = inversion.lr"),
+    "inversion.shots_per_iteration": Int(min=0, note="0 = all shots"),
+    "inversion.misfit": Choice(_misfits, "misfit"),
+    "inversion.misfit_options": Table(),
+    "inversion.regularizer": Choice(("", "none", "tv"), "regularizer"),
+    "inversion.regularizer_options": Table(),
+    "inversion.bands": Numbers(min=0, strict=True, unit="Hz", note="empty = the method's own"),
+    "inversion.band_iterations": Int(min=0, note="0 = inversion.iterations split evenly"),
+    "inversion.vmin": Float(min=0, unit="m/s", note="0 = 0.9 x the models' minimum"),
+    "inversion.vmax": Float(min=0, unit="m/s", note="0 = 1.1 x the models' maximum"),
+    "inversion.bound_gradient": Choice(_bound_gradients, "bound_gradient"),
+    "inversion.fix_water": Flag(),
+
+    "output.metrics_every": POSITIVE,
+    "output.checkpoint_every": POSITIVE,
+    "output.ntk_every": Int(min=0, note="0 = off"),
+    "output.ntk_eigs": POSITIVE,
+    "output.figures": Flag(),
+    "output.progress": Flag(),
+}
+
+
+def problem(key: str, value: Any) -> str | None:
+    """Why ``value`` (already of the field's type) is refused for ``key``, or None if it is fine.
+    The message starts with the key: "`inversion.iterations` must be an integer >= 1, got -1"."""
+    rule = RULES[key]
+    why = rule.problem(value)
+    if why is None:
+        return None
+    if why.startswith("must"):
+        return f"`{key}` {why}, got {value!r}"
+    return f"`{key}`: {why}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Checks between fields: each takes the RunConfig and returns a message naming both keys, or None.
+
+def _bounds(c) -> str | None:
+    inv = c.inversion
+    if inv.vmin and inv.vmax and inv.vmin >= inv.vmax:
+        return f"`inversion.vmin` = {inv.vmin:g} m/s must be below `inversion.vmax` = {inv.vmax:g} m/s"
+    return None
+
+
+def _sampling(c) -> str | None:
+    # Survey's own check, here with the keys the user wrote: the Ricker's band reaches ~2.5 f_peak.
+    s = c.survey
+    if 0.5 / s.dt < 2.5 * s.freq:
+        return (f"`survey.dt` = {s.dt:g} s cannot sample the `survey.freq` = {s.freq:g} Hz wavelet "
+                f"(Nyquist {0.5 / s.dt:g} Hz < 2.5 x peak); use survey.dt <= {1 / (5 * s.freq):.4g} s")
+    return None
+
+
+def _highpass(c) -> str | None:
+    nyquist = 0.5 / c.survey.dt
+    if c.data.highpass >= nyquist:
+        return (f"`data.highpass` = {c.data.highpass:g} Hz must be below the Nyquist frequency "
+                f"{nyquist:g} Hz of `survey.dt` = {c.survey.dt:g} s")
+    return None
+
+
+def _bands(c) -> str | None:
+    nyquist = 0.5 / c.survey.dt
+    above = [b for b in c.inversion.bands if b >= nyquist]
+    if above:
+        return (f"`inversion.bands` = {above[0]:g} Hz must be below the Nyquist frequency "
+                f"{nyquist:g} Hz of `survey.dt` = {c.survey.dt:g} s")
+    return None
+
+
+def _shots(c) -> str | None:
+    s = c.survey
+    count, where = (len(s.shots), "survey.shots") if s.shots else (s.n_shots, "survey.n_shots")
+    if c.data.shots > count:
+        return f"`data.shots` = {c.data.shots} exceeds the {count} shots of `{where}`"
+    return None
+
+
+def _time_steps(c) -> str | None:
+    # deepwave refuses a gradient stride that does not divide nt, and more segments than steps.
+    nt, phys = c.survey.nt, c.physics
+    if nt % phys.gradient_sampling_interval:
+        return (f"`physics.gradient_sampling_interval` = {phys.gradient_sampling_interval} must "
+                f"divide `survey.nt` = {nt}")
+    if phys.checkpoint_segments > nt:
+        return (f"`physics.checkpoint_segments` = {phys.checkpoint_segments} exceeds the "
+                f"`survey.nt` = {nt} time steps")
+    return None
+
+
+# Which options each initial model kind takes (crfwi.zoo.initial_model refuses the others by their
+# bare names; here the user reads the key and the kind). Not initial.constant: run folders from
+# before the mean became its default record "minimum" with every kind, and must still load.
+_INITIAL_OPTIONS = {"v_top": ("linear",), "v_bottom": ("linear",), "value": ("constant",),
+                    "path": ("file",)}
+
+
+def _initial(c) -> str | None:
+    init = c.initial
+    for option, kinds in _INITIAL_OPTIONS.items():
+        if getattr(init, option) and init.kind not in kinds:
+            return (f"`initial.{option}` applies to initial.kind = {kinds[0]!r} only, "
+                    f"not {init.kind!r}")
+    if init.kind == "file" and not init.path:
+        return "initial.kind = 'file' needs `initial.path` (a .npy of shape [nz, nx] in m/s)"
+    return None
+
+
+CROSS_CHECKS: tuple[Callable[[Any], str | None], ...] = (
+    _bounds, _sampling, _highpass, _bands, _shots, _time_steps, _initial)

@@ -717,6 +717,11 @@ def fit_grid(name: str, *, spacing: float | tuple[float, float], nz: int | None 
 
 def _check_model(name: str, model: np.ndarray, grid: Grid | None = None) -> np.ndarray:
     model = np.asarray(model)
+    # Strings make isfinite raise TypeError and complex values would lose their imaginary part
+    # in the float64 cast below: velocities are real numbers.
+    if model.dtype == bool or not (np.issubdtype(model.dtype, np.integer)
+                                   or np.issubdtype(model.dtype, np.floating)):
+        raise ValueError(f"`{name}` must hold real numbers (velocities in m/s), got dtype {model.dtype}")
     if model.ndim != 2:
         raise ValueError(f"`{name}` must be 2-D [nz, nx], got shape {model.shape}")
     if grid is not None and model.shape != grid.shape:

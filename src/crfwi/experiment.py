@@ -7,12 +7,12 @@ regulariser. Nothing here runs the optimisation (see :mod:`crfwi.inversion`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from . import methods, misfits, regularizers, representations, signal, zoo
+from . import methods, misfits, regularizers, representations, resources, signal, zoo
 from .config import ConfigError, RunConfig
 from .geometry import Grid, Survey
 from .physics import SolverOptions, WaveSolver, resolve_device
@@ -39,6 +39,17 @@ class Experiment:
     device: torch.device
     method: methods.Method
     kept_shots: list[int] | None = None
+    memory_checked: bool = field(default=False, repr=False)
+
+    def check_memory(self) -> None:
+        """Refuse (ConfigError naming the keys) a run whose data and wavefields cannot fit in
+        the memory free now (:mod:`crfwi.resources`). Done once, before the first simulation:
+        later the run's own arrays hold some of that memory."""
+        if not self.memory_checked:
+            estimate = memory_estimate(self.config, self.grid, self.survey.n_shots,
+                                       self.survey.n_receivers, self.device)
+            resources.check_memory(estimate, str(self.device))
+            self.memory_checked = True
 
     def clean_data(self) -> torch.Tensor:
         """Data simulated in the true model, ``[shot, receiver, time]`` (deterministic)."""
@@ -53,6 +64,7 @@ class Experiment:
         """The observed data and a record of what was done to them (the run folder's
         ``data.json``: σ0, noise level, seed and SNR, low-cut filter, kept shots)."""
         cfg = self.config.data
+        self.check_memory()  # the first thing a run allocates at full size is these data
         data = self.clean_data()
         sigma0 = float(data.double().std(unbiased=False))
         record: dict = {"n_shots": self.survey.n_shots, "clean_std": sigma0,
@@ -143,8 +155,13 @@ class Experiment:
         """The method's representation wrapped as m_θ = m0 + s·F_θ(x)."""
         cfg = self.config
         torch.manual_seed(cfg.seed)  # network initialisation is part of the run's identity
-        rep = representations.build(self.method.representation, self.grid,
-                                    **cfg.representation.options)
+        try:
+            rep = representations.build(self.method.representation, self.grid,
+                                        **cfg.representation.options)
+        except (TypeError, ValueError) as err:
+            if cfg.representation.options:
+                raise ConfigError(f"`representation.options`: {err}") from None
+            raise
         fixed = None if self.fixed_mask is None else torch.as_tensor(self.fixed_mask)
         try:
             model = representations.VelocityModel(
@@ -156,13 +173,39 @@ class Experiment:
         return model.to(self.device)
 
 
-def build_grid_and_true_model(config: RunConfig) -> tuple[Grid, np.ndarray]:
-    """The grid and the true model on it (see :class:`~crfwi.config.ModelSection`)."""
-    true_model, grid = _load_true_model(config)
+def build_grid_and_true_model(config: RunConfig, *, before_load=None) -> tuple[Grid, np.ndarray]:
+    """The grid and the true model on it (see :class:`~crfwi.config.ModelSection`);
+    ``before_load(grid)`` is called once the grid is known: before the model is made on it (a
+    benchmark file at its own grid is read first, to know its grid)."""
+    true_model, grid = _load_true_model(config, before_load or (lambda grid: None))
     return grid, true_model
 
 
-def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
+def memory_estimate(config: RunConfig, grid: Grid, n_shots: int | None = None,
+                    n_receivers: int | None = None,
+                    device: str | torch.device = "cpu") -> resources.MemoryEstimate:
+    """:func:`crfwi.resources.estimate_memory_bytes` for ``config`` on ``grid``. Without
+    ``n_shots``/``n_receivers`` (the survey not built yet) they are counted from the config the
+    way :func:`build_survey` places them, without placing them."""
+    s, inv, phys = config.survey, config.inversion, config.physics
+    if n_shots is None:
+        n_shots = len(s.shots) if s.shots else s.n_shots
+        if config.data.shots:
+            n_shots = min(n_shots, config.data.shots)
+    if n_receivers is None:
+        spacing = s.receiver_spacing or grid.dx
+        n_receivers = int(grid.extent[1] / spacing + 1e-9) + 1
+    batch = inv.shots_per_iteration if 0 < inv.shots_per_iteration < n_shots else n_shots
+    return resources.estimate_memory_bytes(
+        nz=grid.nz, nx=grid.nx, nt=s.nt, n_shots=n_shots, n_receivers=n_receivers,
+        shots_at_once=min(phys.shot_chunk or batch, batch), pml_width=s.pml_width,
+        free_surface=s.free_surface, accuracy=phys.accuracy,
+        gradient_sampling_interval=phys.gradient_sampling_interval,
+        checkpoint_segments=phys.checkpoint_segments, storage=phys.storage,
+        storage_compression=phys.storage_compression, device=str(device))
+
+
+def _load_true_model(config: RunConfig, before_load) -> tuple[np.ndarray, Grid]:
     m = config.model
     data_dir = m.data_dir or None
     infos = {info.name: info for info in zoo.list_models(data_dir)}
@@ -177,7 +220,13 @@ def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
         if not (m.nz and m.nx and m.spacing):
             raise ConfigError(f"procedural model {m.name!r} needs model.nz, model.nx and model.spacing")
         grid = Grid(m.nz, m.nx, m.spacing)
-        return zoo.load_model(m.name, grid, seed=config.seed, **m.options)
+        before_load(grid)
+        try:
+            return zoo.load_model(m.name, grid, seed=config.seed, **m.options)
+        except ValueError as err:
+            if m.options:  # the generator refuses an option by its own name: say where it was set
+                raise ConfigError(f"`model.options`: {err}") from None
+            raise
     if m.options:
         raise ConfigError(f"`model.options` apply to procedural models only, not {m.name!r}")
     if m.window:
@@ -185,12 +234,15 @@ def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
             raise ConfigError("`model.window` = [depth, width] in metres needs model.nz, "
                               "model.nx and model.spacing (the grid it is scaled onto)")
         grid = Grid(m.nz, m.nx, m.spacing)
+        before_load(grid)
         return zoo.load_model(m.name, grid, data_dir=data_dir, origin=origin,
                               window=(float(m.window[0]), float(m.window[1])))
     if not m.spacing:
         if m.nz or m.nx:
             raise ConfigError("`model.nz`/`model.nx` need `model.spacing` for a benchmark model")
-        return zoo.load_model(m.name, None, data_dir=data_dir)
+        true_model, grid = zoo.load_model(m.name, None, data_dir=data_dir)
+        before_load(grid)
+        return true_model, grid
     nz, nx = m.nz or None, m.nx or None
     if (nz is None or nx is None) and any(origin):
         # Without a size, a window starting at `origin` runs to the far edges of the file.
@@ -199,6 +251,7 @@ def _load_true_model(config: RunConfig) -> tuple[np.ndarray, Grid]:
         nz = nz or int((depth - origin[0]) // m.spacing) + 1
         nx = nx or int((width - origin[1]) // m.spacing) + 1
     grid = zoo.fit_grid(m.name, spacing=m.spacing, nz=nz, nx=nx, data_dir=data_dir)
+    before_load(grid)
     return zoo.load_model(m.name, grid, data_dir=data_dir, origin=origin)
 
 
@@ -228,7 +281,15 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu") -
         method = methods.resolve(config.inversion.method)
     except ValueError as err:
         raise ConfigError(f"inversion.method: {err}") from None
-    grid, true_model = build_grid_and_true_model(config)
+
+    def fits(grid: Grid) -> None:
+        # Before anything of the run's size is made: survey.nt = 1e12 would otherwise fail in
+        # torch's allocator. Without the gradient's wavefield history, which is checked before
+        # the first simulation (Experiment.check_memory): see crfwi.resources.
+        estimate = memory_estimate(config, grid, device=device).without(resources.GRADIENT_TERMS)
+        resources.check_memory(estimate, str(device))
+
+    grid, true_model = build_grid_and_true_model(config, before_load=fits)
     survey = build_survey(config, grid)
     kept_shots = None
     data = config.data

@@ -1,0 +1,174 @@
+"""Memory a run needs, estimated from its sizes before anything large is allocated.
+
+:func:`estimate_memory_bytes` adds up the arrays a run cannot do without, from the grid, survey
+and solver settings alone; :func:`check_memory` compares them with the memory available and
+refuses a run that cannot fit, naming the config keys that shrink the largest part. Without the
+check a run with ``survey.nt = 1e8`` spends tens of seconds allocating before it fails with an
+allocator traceback, and ``nt = 1e20`` overflows inside torch.
+
+The estimate is deliberately a *lower bound*: it counts only the large arrays (float32 data and
+wavefields, float64 models) and none of the solver's working buffers, caches or the autograd
+graph, so a refusal is certain to be right (the run could not have fitted) while a run near the
+limit may still run out of memory. The terms:
+
+* velocity models: the true and the initial model, float64 while they are built (nz·nx·8 each);
+* receiver locations: deepwave's int64 ``[shot, receiver, 2]`` index tensor (16 bytes a pair);
+* source wavelet: ``nt`` float64 samples;
+* observed data: ``n_shots × n_receivers × nt`` float32, kept for the whole run;
+* forward wavefields: the observed data are simulated with every shot at once; deepwave's 2-D
+  scalar propagator keeps 6 padded wavefields per shot (deepwave.estimate_memory's count);
+* wavefield history: what deepwave stores for the backward pass of one solver call, per shot
+  of a chunk (``physics.shot_chunk``, else the shots of a step): one padded wavefield
+  (nz + PML + FD halo) × (nx + …) every ``physics.gradient_sampling_interval`` steps of
+  ``survey.nt``, divided by ``physics.checkpoint_segments``; float32, or 1 byte a value with
+  ``physics.storage_compression``; kept in device memory (``storage = "device"``), host memory
+  (``"cpu"``) or neither (``"disk"``, ``"none"``). This is the term deepwave.estimate_memory
+  calls ``backward_storage_bytes``.
+
+:mod:`crfwi.experiment` checks all but the wavefield history when it builds an experiment,
+before the models are made (so ``nt = 1e8`` is refused at once rather than after seconds of
+building a 0.8 GB wavelet), and everything before the run's first simulation. The history is
+left out of the first check because only computing a gradient needs it: tests and reports build
+paper-scale experiments on machines where that history would not fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["MemoryTerm", "MemoryEstimate", "estimate_memory_bytes", "available_memory_bytes",
+           "check_memory", "GRADIENT_TERMS"]
+
+FLOAT32 = 4
+FLOAT64 = 8
+FORWARD_WAVEFIELDS = 6  # deepwave's 2-D scalar propagator: 2 + 2 * ndim wavefields per shot
+
+HISTORY = "wavefield history for the gradient"
+GRADIENT_TERMS = (HISTORY,)  # needed only when a gradient is computed
+
+
+@dataclass(frozen=True)
+class MemoryTerm:
+    """One part of the estimate: what it is, its size, where it lives ("host" or "device") and
+    which config keys make it smaller (``advice``, for the message)."""
+
+    what: str
+    bytes: int
+    where: str
+    advice: str
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    terms: tuple[MemoryTerm, ...]
+
+    def total(self, where: str | None = None) -> int:
+        return sum(t.bytes for t in self.terms if where is None or t.where == where)
+
+    def without(self, names: tuple[str, ...]) -> "MemoryEstimate":
+        return MemoryEstimate(tuple(t for t in self.terms if t.what not in names))
+
+
+def estimate_memory_bytes(*, nz: int, nx: int, nt: int, n_shots: int, n_receivers: int,
+                          shots_at_once: int | None = None, pml_width: int = 20,
+                          free_surface: bool = True, accuracy: int = 8,
+                          gradient_sampling_interval: int = 1, checkpoint_segments: int = 0,
+                          storage: str = "device", storage_compression: bool = False,
+                          device: str = "cpu") -> MemoryEstimate:
+    """A lower bound on the memory of a run (see the module docstring for each term).
+
+    ``shots_at_once`` is the most shots in one gradient computation (default ``n_shots``);
+    ``device`` "cpu" or "cuda" decides which terms live in device memory (on "cpu" everything
+    is host memory). Plain integer arithmetic: any size can be estimated, however absurd.
+    """
+    on_gpu = str(device).startswith("cuda")
+    data_where = "device" if on_gpu else "host"
+    at_once = n_shots if not shots_at_once else min(shots_at_once, n_shots)
+    # Padding as deepwave adds it: the PML on every side but a free surface, plus the
+    # finite-difference halo of accuracy / 2 cells on each side.
+    pml_z = pml_width * (1 if free_surface else 2)
+    padded = (nz + pml_z + accuracy) * (nx + 2 * pml_width + accuracy)
+    stored_steps = math.ceil(nt / gradient_sampling_interval)
+    history = at_once * padded * stored_steps * (1 if storage_compression else FLOAT32)
+    history //= max(1, checkpoint_segments)
+    history_where = {"device": data_where, "cpu": "host"}.get(storage)
+    shots = "fewer shots (survey.n_shots, survey.shots or data.shots)"
+    grid = "a smaller grid (model.nz, model.nx, or a larger model.spacing)"
+    terms = [
+        MemoryTerm("velocity models", 2 * nz * nx * FLOAT64, "host", f"use {grid}"),
+        MemoryTerm("receiver locations", n_shots * n_receivers * 2 * 8, data_where,
+                   f"use {shots} or a larger survey.receiver_spacing"),
+        MemoryTerm("source wavelet", nt * FLOAT64, "host", "lower survey.nt"),
+        MemoryTerm("observed data", n_shots * n_receivers * nt * FLOAT32, data_where,
+                   f"lower survey.nt, or use {shots} or a larger survey.receiver_spacing"),
+        MemoryTerm("forward wavefields", n_shots * padded * FORWARD_WAVEFIELDS * FLOAT32,
+                   data_where, f"use {shots}, {grid} or a smaller survey.pml_width"),
+    ]
+    if history_where is not None:
+        terms.append(MemoryTerm(
+            HISTORY, history, history_where,
+            "lower survey.nt, simulate fewer shots at once (physics.shot_chunk, "
+            "inversion.shots_per_iteration), or raise physics.checkpoint_segments or "
+            "physics.gradient_sampling_interval"))
+    return MemoryEstimate(tuple(terms))
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024  # kB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def available_memory_bytes(where: str = "host", device: str = "cpu") -> int | None:
+    """Memory free for a new run: host memory (psutil if installed, else /proc/meminfo's
+    MemAvailable) or, for ``where = "device"``, the CUDA device's free memory. None when it
+    cannot be told (then nothing is refused)."""
+    if where == "device":
+        import torch
+
+        if not (str(device).startswith("cuda") and torch.cuda.is_available()):
+            return None
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    try:
+        import psutil  # type: ignore[import-not-found]
+    except ImportError:
+        return _meminfo_available()
+    return int(psutil.virtual_memory().available)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.3g} {unit}" if value < 1e6 else f"{value:.3e} {unit}"
+    return f"{n / 1e3:.3g} kB"
+
+
+def check_memory(estimate: MemoryEstimate, device: str = "cpu", *,
+                 available: dict[str, int | None] | None = None) -> None:
+    """Raise ConfigError (one line) when the estimate exceeds the memory available, in host or
+    device memory, naming the largest part and the keys that shrink it. ``available``
+    overrides the measured free memory per place (for tests)."""
+    from .config import ConfigError
+
+    for where in ("device", "host"):
+        need = estimate.total(where)
+        if not need:
+            continue
+        free = available.get(where) if available is not None else \
+            available_memory_bytes(where, device)
+        if free is None or need <= free:
+            continue
+        largest = max((t for t in estimate.terms if t.where == where), key=lambda t: t.bytes)
+        place = "GPU" if where == "device" else "host"
+        raise ConfigError(
+            f"not enough memory: the run needs at least {_size(need)} of {place} memory and "
+            f"{_size(free)} is free; the {largest.what} alone takes {_size(largest.bytes)}: "
+            f"{largest.advice}")

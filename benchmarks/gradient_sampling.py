@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 
+import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
 import crfwi  # noqa: F401  (sets OMP_WAIT_POLICY before torch's OpenMP starts)

@@ -6,7 +6,9 @@ fusion MLP (paper eq. 14). For each finished IG-FWI run folder this script repor
 * how far each branch's parameters moved from their initialisation, ‖θ−θ0‖/‖θ0‖;
 * how large each branch's part of the first fusion layer's pre-activation is, at θ0 and after
   training: that layer is linear in the concatenated features, so W·v = W_grid·√α h + W_inr·√(1−α) I
-  splits exactly, and the ratio of the two parts says which branch the fusion MLP listens to.
+  splits exactly, and the ratio of the two parts says which branch the fusion MLP listens to;
+* how much of the model update each branch's *training* made: RMS of m(θ) − m(θ with that
+  branch's parameters put back to θ0), over the RMS of the whole update m(θ) − m(θ0).
 
 Usage (needs the raw run folders with checkpoint.pt, e.g. from `make study`):
 
@@ -20,6 +22,7 @@ import json
 import sys
 from pathlib import Path
 
+import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
 from crfwi import io
@@ -77,10 +80,21 @@ def analyse(run_dir: Path) -> dict:
     model.representation.load_state_dict(trained_rep)
     with torch.no_grad():
         update = model.perturbation().double()
+        trained_model = model().double()
+        model.representation.load_state_dict(initial_rep)
+        whole = (trained_model - model().double()).pow(2).mean().sqrt()
+        made = {}
+        for branch, names in branches.items():
+            mixed = dict(trained_rep)
+            mixed.update({n: initial_rep[n] for n in names})
+            model.representation.load_state_dict(mixed)
+            made[branch] = float((trained_model - model().double()).pow(2).mean().sqrt() / whole)
+        model.representation.load_state_dict(trained_rep)
     return {"run": str(run_dir), "iterations": int(checkpoint["iteration"]),
             "grid_lr": config.inversion.grid_lr or None, "lr": config.inversion.lr or None,
             "relative_parameter_change": moved,
             "update_rms_m_per_s": float(update.pow(2).mean().sqrt()),
+            "update_made_by_branch": made,
             "initial": initial, "trained": trained}
 
 
@@ -91,15 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = [analyse(run) for run in args.runs]
     print("| run | iterations | Δθ/θ0 grid | Δθ/θ0 INR | Δθ/θ0 fusion | update RMS (m/s) | "
-          "grid/INR pre-activation at θ0 | grid/INR pre-activation trained |")
-    print("|---|---|---|---|---|---|---|---|")
+          "grid/INR pre-activation at θ0 | grid/INR pre-activation trained | "
+          "update made by grid / INR / fusion |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         m = r["relative_parameter_change"]
         ratio = {k: r[k]["grid_preactivation_rms"] / r[k]["inr_preactivation_rms"]
                  for k in ("initial", "trained")}
         print(f"| `{r['run']}` | {r['iterations']} | {m['grid']:.3g} | {m['inr']:.3g} | "
               f"{m['fusion']:.3g} | {r['update_rms_m_per_s']:.1f} | {ratio['initial']:.2e} | "
-              f"{ratio['trained']:.2e} |")
+              f"{ratio['trained']:.2e} | " +
+              " / ".join(f"{r['update_made_by_branch'][b]:.2f}" for b in ("grid", "inr", "fusion"))
+              + " |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -24,6 +24,7 @@ import json
 import sys
 from pathlib import Path
 
+import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
 from crfwi import diagnostics, io

@@ -13,6 +13,7 @@ import statistics
 import sys
 from pathlib import Path
 
+import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))

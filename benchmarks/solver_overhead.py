@@ -24,6 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
+import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))

@@ -254,9 +254,9 @@ def test_weci_keeps_moving_after_the_switch():
 
 
 @pytest.mark.parametrize("inversion, message", [
-    ({"method": "nope"}, "inversion.method: unknown method"),
+    ({"method": "nope"}, "`inversion.method`: unknown method"),
     ({"misfit": "weci", "bands": [4.0]}, "cannot be combined"),
-    ({"regularizer": "l1"}, "unknown inversion.regularizer 'l1'"),
+    ({"regularizer": "l1"}, "`inversion.regularizer`: unknown regularizer 'l1'"),
     ({"regularizer_options": {"alpha_x": 1.0}}, "need inversion.regularizer"),
     ({"regularizer": "tv", "regularizer_options": {"alpha": 1.0}}, "regularizer_options"),
     ({"misfit": "envelope", "misfit_options": {"pow": 2}}, "inversion.misfit = 'envelope'"),
@@ -319,7 +319,7 @@ def test_window_is_refused_for_procedural_models():
 @pytest.mark.parametrize("data, message", [
     ({"shots": 20}, "exceeds the survey's 5 shots"),
     ({"highpass": 400.0}, "Nyquist"),
-    ({"noise": -1.0}, "must be >= 0"),
+    ({"noise": -1.0}, "`data.noise` must be a finite number >= 0"),
 ])
 def test_bad_data_options(data, message):
     with pytest.raises(ConfigError, match=message):

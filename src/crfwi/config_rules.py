@@ -35,7 +35,7 @@ def _bound(lower: float | None, strict: bool, upper: float | None, unit: str) ->
     if lower is not None:
         parts.append(f"{'>' if strict else '>='} {lower:g}")
     if upper is not None:
-        parts.append(f"<= {upper:g}")
+        parts.append(f"<= {upper}")
     text = " and ".join(parts)
     return f"{text} {unit}".rstrip() if text else unit
 
@@ -47,7 +47,7 @@ class Int:
     min: int | None = None
     max: int | None = None
     sentinel: int | None = None
-    note: str = ""  # what the sentinel (or a 0 inside the range) means, for the message
+    note: str = ""  # what the sentinel (or a 0 in the range) means, or the unit, for the message
 
     def describe(self) -> str:
         text = f"an integer {_bound(self.min, False, self.max, '')}".rstrip()
@@ -121,10 +121,12 @@ class Numbers:
 @dataclass(frozen=True)
 class Choice:
     """One of a set of values; ``names`` may be a function (the owning module's list, imported
-    only when a config is checked). ``what`` names the kind of thing for the message."""
+    only when a config is checked). ``what`` names the kind of thing for the message;
+    ``empty`` accepts "" too (the documented "none" or "the method's own")."""
 
     names: tuple | Callable[[], Iterable]
     what: str = ""
+    empty: bool = False
 
     def valid(self) -> list:
         return list(self.names() if callable(self.names) else self.names)
@@ -134,9 +136,9 @@ class Choice:
 
     def problem(self, value: Any) -> str | None:
         valid = self.valid()
-        if value in valid:
+        if value in valid or (self.empty and value == ""):
             return None
-        shown = ", ".join(repr(n) if n == "" else str(n) for n in valid)
+        shown = ", ".join(str(n) for n in valid)
         if self.what:
             return f"unknown {self.what} {value!r}; valid: {shown}"
         return f"must be one of {shown}"
@@ -203,7 +205,7 @@ class Table:
 def _presets() -> list[str]:
     from . import presets
 
-    return ["", *presets.PRESETS]
+    return list(presets.PRESETS)
 
 
 def _scales() -> tuple[str, ...]:
@@ -251,7 +253,7 @@ def _bound_gradients() -> tuple[str, ...]:
 def _misfits() -> list[str]:
     from . import misfits
 
-    return ["", *misfits.available()]
+    return misfits.available()
 
 
 def _resolve_method(name: str) -> Any:
@@ -268,7 +270,7 @@ RULES: dict[str, Any] = {
     "seed": SEED,
     # The default run folder is runs/NAME-METHOD-TIMESTAMP: a separator would nest it.
     "name": Text(nonempty=True, forbid="/\\"),
-    "preset": Choice(_presets, "preset"),
+    "preset": Choice(_presets, "preset", empty=True),
     "scale": Choice(_scales, "scale"),
     "note": Text(),
 
@@ -284,22 +286,22 @@ RULES: dict[str, Any] = {
 
     "survey.n_shots": POSITIVE,
     "survey.shot_spacing": Float(min=0, unit="m", note="0 = shots span the width"),
-    "survey.first_shot": Float(min=0, sentinel=-1, unit="m", note="-1 = centred"),
+    "survey.first_shot": Float(min=0, sentinel=-1, unit="m", note="centred"),
     # [] = n_shots spread evenly: the form crfwi writes for the default (config.resolved.toml);
     # an explicitly empty list in a user's file is refused by config.check_user_input.
     "survey.shots": Numbers(min=0, unit="m", note="source positions"),
     "survey.receiver_spacing": Float(min=0, unit="m", note="0 = every column"),
-    "survey.source_depth": Float(min=0, sentinel=-1, unit="m", note="-1 = one cell below the top"),
-    "survey.receiver_depth": Float(min=0, sentinel=-1, unit="m", note="-1 = one cell below the top"),
+    "survey.source_depth": Float(min=0, sentinel=-1, unit="m", note="one cell below the top"),
+    "survey.receiver_depth": Float(min=0, sentinel=-1, unit="m", note="one cell below the top"),
     "survey.freq": Float(min=0, strict=True, unit="Hz"),
-    "survey.delay": Float(min=0, sentinel=-1, unit="s", note="-1 = 1.5 / survey.freq"),
+    "survey.delay": Float(min=0, sentinel=-1, unit="s", note="1.5 / survey.freq"),
     "survey.dt": Float(min=0, strict=True, unit="s"),
     "survey.nt": POSITIVE,
     "survey.free_surface": Flag(),
     "survey.pml_width": Int(min=0, note="cells"),
 
     "data.noise": Float(min=0, note="multiples of the clean data's standard deviation"),
-    "data.noise_seed": Int(min=0, max=2**63 - 1, sentinel=-1, note="-1 = the run's seed"),
+    "data.noise_seed": Int(min=0, max=2**63 - 1, sentinel=-1, note="the run's seed"),
     "data.highpass": Float(min=0, unit="Hz", note="0 = off"),
     "data.highpass_order": POSITIVE,
     "data.shots": Int(min=0, note="0 = all"),
@@ -308,7 +310,7 @@ RULES: dict[str, Any] = {
     "initial.sigma": Float(min=0, unit="m"),
     "initial.v_top": Float(min=0, unit="m/s", note="0 = the true model's minimum"),
     "initial.v_bottom": Float(min=0, unit="m/s", note="0 = the mean of the true model's bottom row"),
-    "initial.value": Float(min=0, unit="m/s", note="0 = read from the true model (initial.constant)"),
+    "initial.value": Float(min=0, unit="m/s", note="0 = read from the true model as initial.constant says"),
     "initial.constant": Choice(_constant_readings, "reading of the constant start"),
     "initial.path": Text(),
 
@@ -331,9 +333,9 @@ RULES: dict[str, Any] = {
     "inversion.lr": Float(min=0, note="0 = the method's default"),
     "inversion.grid_lr": Float(min=0, note="0 = inversion.lr"),
     "inversion.shots_per_iteration": Int(min=0, note="0 = all shots"),
-    "inversion.misfit": Choice(_misfits, "misfit"),
+    "inversion.misfit": Choice(_misfits, "misfit", empty=True),
     "inversion.misfit_options": Table(),
-    "inversion.regularizer": Choice(("", "none", "tv"), "regularizer"),
+    "inversion.regularizer": Choice(("none", "tv"), "regularizer", empty=True),
     "inversion.regularizer_options": Table(),
     "inversion.bands": Numbers(min=0, strict=True, unit="Hz", note="empty = the method's own"),
     "inversion.band_iterations": Int(min=0, note="0 = inversion.iterations split evenly"),
@@ -382,6 +384,14 @@ def _sampling(c) -> str | None:
     return None
 
 
+def _first_shot(c) -> str | None:
+    s = c.survey
+    if s.first_shot >= 0 and not s.shot_spacing:
+        return ("`survey.first_shot` needs `survey.shot_spacing` (without it the shots span the "
+                "width from the first column to the last)")
+    return None
+
+
 def _highpass(c) -> str | None:
     nyquist = 0.5 / c.survey.dt
     if c.data.highpass >= nyquist:
@@ -403,7 +413,7 @@ def _shots(c) -> str | None:
     s = c.survey
     count, where = (len(s.shots), "survey.shots") if s.shots else (s.n_shots, "survey.n_shots")
     if c.data.shots > count:
-        return f"`data.shots` = {c.data.shots} exceeds the {count} shots of `{where}`"
+        return f"`data.shots` = {c.data.shots} exceeds the survey's {count} shots (`{where}`)"
     return None
 
 
@@ -438,4 +448,4 @@ def _initial(c) -> str | None:
 
 
 CROSS_CHECKS: tuple[Callable[[Any], str | None], ...] = (
-    _bounds, _sampling, _highpass, _bands, _shots, _time_steps, _initial)
+    _bounds, _sampling, _first_shot, _highpass, _bands, _shots, _time_steps, _initial)

@@ -161,6 +161,13 @@ def test_checks_between_fields_name_both_keys(data, keys):
         assert key in str(info.value), str(info.value)
 
 
+def test_the_fields_a_preset_reads_are_checked_before_it_is_expanded():
+    for data, key in (({"preset": "salt", "model": {"data_dir": 3}}, "model.data_dir"),
+                      ({"preset": "salt", "scale": 3}, "scale"), ({"preset": ["salt"]}, "preset")):
+        with pytest.raises(ConfigError, match=f"`{key}` must be a string"):
+            config_from_dict(data)
+
+
 def test_an_explicitly_empty_shot_list_is_refused_in_user_input(tmp_path):
     # The resolved config of every run records the default spread as [] (and must still load).
     assert config_from_dict({"survey": {"shots": []}}).survey.shots == []

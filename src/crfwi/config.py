@@ -291,7 +291,9 @@ def expand_preset(data: dict) -> dict:
 
     scale = data.get("scale") or "paper"
     model = data.get("model") if isinstance(data.get("model"), dict) else {}
-    base = presets.preset_data(name, scale, data_dir=model.get("data_dir") or None)
+    # The preset reads model.data_dir before the fields are built and checked.
+    data_dir = _coerce(model.get("data_dir", ""), str, "model.data_dir")
+    base = presets.preset_data(name, scale, data_dir=data_dir or None)
     merged = merge_config(base, data)
     if base["note"] and base["note"] not in str(merged.get("note", "")):
         merged["note"] = "; ".join(n for n in (base["note"], str(data.get("note", ""))) if n)
@@ -300,8 +302,8 @@ def expand_preset(data: dict) -> dict:
 
 
 def _check_ranges(config: Any, prefix: str = "") -> None:
-    """Every field of ``config`` against its rule in config_rules.RULES (depth first, in the
-    order of the dataclasses, so the first mistake in file order is the one reported)."""
+    """Every field of ``config`` against its rule in config_rules.RULES, section by section in
+    the dataclasses' order; the first refused field is reported."""
     from . import config_rules
 
     for f in dataclasses.fields(config):

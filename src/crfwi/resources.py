@@ -147,7 +147,9 @@ def _size(n: int) -> str:
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
         if n >= scale:
             value = n / scale
-            return f"{value:.3g} {unit}" if value < 1e6 else f"{value:.3e} {unit}"
+            if value < 1e3:
+                return f"{value:.3g} {unit}"
+            return f"{value:,.0f} {unit}" if value < 1e6 else f"{value:.3g} {unit}"
     return f"{n / 1e3:.3g} kB"
 
 

@@ -179,6 +179,19 @@ def test_an_explicitly_empty_shot_list_is_refused_in_user_input(tmp_path):
         load_config(None, ["survey.shots=[]"])
 
 
+def test_a_run_folders_resolved_config_loads_as_written(tmp_path):
+    """crfwi writes the default spread as [] with a [meta] table: re-running or analysing a run
+    from its config.resolved.toml must work (benchmarks/method_audit.py, ig_branches.py do)."""
+    from crfwi import io
+    from crfwi.config import config_to_dict
+
+    data = config_to_dict(config_from_dict({}))
+    data["meta"] = {"crfwi_version": "x"}
+    path = tmp_path / "config.resolved.toml"
+    io.save_toml(path, data)
+    assert load_config(path).survey.shots == []
+
+
 def test_a_binary_config_file_is_named(tmp_path):
     path = tmp_path / "model.toml"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")

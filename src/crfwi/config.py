@@ -417,7 +417,13 @@ def read_toml(path: str | Path) -> dict:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
-    """Read a TOML config (or start from the defaults when ``path`` is None), apply overrides."""
-    data = apply_overrides(read_toml(path) if path is not None else {}, overrides or [])
-    check_user_input(data)
+    """Read a TOML config (or start from the defaults when ``path`` is None), apply overrides.
+
+    A run folder's ``config.resolved.toml`` (crfwi wrote it: it has a ``[meta]`` table) loads as
+    written, so a finished run can be re-run or analysed from it; :func:`check_user_input` applies
+    to configs a user wrote."""
+    raw = read_toml(path) if path is not None else {}
+    data = apply_overrides(raw, overrides or [])
+    if "meta" not in raw:
+        check_user_input(data)
     return config_from_dict(data)

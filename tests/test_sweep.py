@@ -172,7 +172,8 @@ def test_named_sweeps_expand(monkeypatch):
     assert len(load_sweep("paper-others").runs) == 18 + 2 * 3  # + Table 7 on Overthrust and salt
     ablations = load_sweep("ablations")
     assert {r.scenario for r in ablations.runs} == {"literal-grid", "table-2e12", "table-2e14",
-                                                   "constant-minimum", "raw-start"}
+                                                   "constant-minimum", "raw-start", "grid-lr-64",
+                                                   "grid-lr-512"}
     paper = load_sweep("paper-marmousi", overrides=["scale=paper"])
     assert {r.key.split("/")[0] for r in paper.runs} == {"marmousi-paper"}
     assert paper.runs[0].data["scale"] == "paper"

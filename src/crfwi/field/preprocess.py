@@ -105,9 +105,10 @@ def _rational_ratio(dt_in: float, dt_out: float, n_out: int) -> tuple[int, int]:
         drift = n_out * abs(dt_in * down / up - dt_out)
         if drift <= 0.01 * dt_out:
             return up, down
+    near = Fraction(ratio).limit_denominator(10) or Fraction(1, 10)
     raise ValueError(f"`dt_out` = {dt_out:g} s: dt_in/dt_out = {ratio:.9g} is not close to a ratio "
                      f"of integers <= {MAX_RATIO_TERM}; choose a dt_out such as "
-                     f"{dt_in / max(1, round(dt_in / dt_out)):g} s")
+                     f"{dt_in * near.denominator / near.numerator:g} s")
 
 
 def _resampling_filter(up: int, down: int) -> np.ndarray:

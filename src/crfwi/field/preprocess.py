@@ -23,6 +23,7 @@ Two kinds of step:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -47,14 +48,21 @@ MAX_RATIO_TERM = 1000
 
 
 # ---------------------------------------------------------------------------------------------
+def _is_real(value: Any) -> bool:
+    """A real number (numpy scalars included), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _positive(name: str, value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a positive number, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
+    if not (_is_real(value) and math.isfinite(value) and value > 0):
         raise ValueError(f"`{name}` must be a positive finite number, got {value!r}")
-    return number
+    return float(value)
+
+
+def _count(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def _numpy_data(data: Any) -> np.ndarray:
@@ -155,15 +163,12 @@ def resample(data: Any, dt_in: float, dt_out: float, nt_out: int | None = None) 
     dt_out = _positive("dt_out", dt_out)
     array = _numpy_data(data)
     natural = int(math.floor((array.shape[-1] - 1) * dt_in / dt_out + 1e-9)) + 1
-    if nt_out is None:
-        nt_out = natural
-    elif isinstance(nt_out, bool) or int(nt_out) != nt_out or nt_out < 1:
-        raise ValueError(f"`nt_out` must be a positive integer, got {nt_out!r}")
-    up, down = _rational_ratio(dt_in, dt_out, max(int(nt_out), natural))
+    nt_out = natural if nt_out is None else _count("nt_out", nt_out)
+    up, down = _rational_ratio(dt_in, dt_out, max(nt_out, natural))
     if up == down:
-        return _fit_length(array, int(nt_out))
+        return _fit_length(array, nt_out)
     out = scipy.signal.resample_poly(array, up, down, axis=-1, window=_resampling_filter(up, down))
-    return _fit_length(out, int(nt_out))
+    return _fit_length(out, nt_out)
 
 
 def cut_record(data: Any, dt: float, length: float, *, pad: bool = False) -> np.ndarray:
@@ -192,15 +197,14 @@ def cut_record(data: Any, dt: float, length: float, *, pad: bool = False) -> np.
 def _check_band(dt: float, f_low: float | None, f_high: float | None, order: int) -> None:
     nyquist = 0.5 / dt
     for name, f in (("f_low", f_low), ("f_high", f_high)):
-        if f is not None and not (isinstance(f, (int, float)) and 0 < f < nyquist):
+        if f is not None and not (_is_real(f) and 0 < f < nyquist):
             raise ValueError(f"`{name}` must lie in (0, Nyquist = {nyquist:g} Hz) for dt = {dt:g} s, "
                              f"got {f!r}")
     if f_low is None and f_high is None:
         raise ValueError("`f_low` and `f_high` are both None: give at least one")
     if f_low is not None and f_high is not None and not f_low < f_high:
         raise ValueError(f"`f_low` must be < `f_high`, got {f_low:g} and {f_high:g} Hz")
-    if isinstance(order, bool) or int(order) != order or order < 1:
-        raise ValueError(f"`order` must be an integer >= 1, got {order!r}")
+    _count("order", order)
 
 
 def band_limit(data: Any, dt: float, f_low: float | None = None, f_high: float | None = None, *,
@@ -262,16 +266,15 @@ def top_mute_weights(offsets: Any, dt: float, nt: int, velocity: float, t0: floa
     """
     dt = _positive("dt", dt)
     velocity = _positive("velocity", velocity)
-    if isinstance(nt, bool) or int(nt) != nt or nt < 1:
-        raise ValueError(f"`nt` must be a positive integer, got {nt!r}")
+    nt = _count("nt", nt)
     for name, value in (("t0", t0), ("taper", taper)):
-        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+        if not (_is_real(value) and math.isfinite(value) and value >= 0):
             raise ValueError(f"`{name}` must be a finite number of seconds >= 0, got {value!r}")
     offsets = np.asarray(offsets, dtype=np.float64)
     if not np.isfinite(offsets).all():
         raise ValueError("`offsets` hold non-finite values")
     line = t0 + np.abs(offsets)[..., None] / velocity
-    after = np.arange(int(nt)) * dt - line
+    after = np.arange(nt) * dt - line
     if taper == 0:
         return (after > 0).astype(np.float64)
     ramp = np.clip(after / taper, 0.0, 1.0)
@@ -327,7 +330,7 @@ def normalise_traces(data: Any, mode: str = "rms", *, eps: float = 1e-6) -> Any:
     _check_any(data)
     if mode not in NORMALISE_MODES:
         raise ValueError(f"`mode` must be one of {', '.join(NORMALISE_MODES)}, got {mode!r}")
-    if not (isinstance(eps, (int, float)) and 0 < eps < 1):
+    if not (_is_real(eps) and 0 < eps < 1):
         raise ValueError(f"`eps` must be in (0, 1), got {eps!r}")
     if isinstance(data, torch.Tensor):
         norms = (data.abs().amax(dim=-1, keepdim=True) if mode == "max"
@@ -372,8 +375,7 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         _positive("dt", self.dt)
-        if isinstance(self.nt, bool) or int(self.nt) != self.nt or self.nt < 2:
-            raise ValueError(f"`nt` must be an integer >= 2, got {self.nt!r}")
+        _count("nt", self.nt, 2)
         if self.f_low is not None or self.f_high is not None:
             _check_band(float(self.dt), self.f_low, self.f_high, self.order)
         if self.mute_velocity is not None:  # validates velocity, t0 and taper on a dummy trace

@@ -16,6 +16,7 @@ at 1.5/f): a zero-phase wavelet must be stored with its delay, its acausal half 
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ SEGY_SUFFIXES = (".sgy", ".segy")
 
 
 # ---------------------------------------------------------------------------------------------
+def _is_real(value: Any) -> bool:
+    """A real number (numpy scalars included), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _read_segy_trace(path: Path) -> tuple[np.ndarray, float]:
     """(trace 0, the file's sample interval in s) via segyio; errors name nothing (caller does)."""
     try:
@@ -76,11 +82,11 @@ def load_wavelet(path: str | Path, dt: float, nt: int, *, file_dt: float | None 
     """
     path = Path(path)
     where = f"wavelet file {path}"
-    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+    if not (_is_real(dt) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"`dt` must be a positive number of seconds, got {dt!r}")
     if isinstance(nt, bool) or int(nt) != nt or nt < 2:
         raise ValueError(f"`nt` must be an integer >= 2, got {nt!r}")
-    if file_dt is not None and not (isinstance(file_dt, (int, float)) and math.isfinite(file_dt)
+    if file_dt is not None and not (_is_real(file_dt) and math.isfinite(file_dt)
                                     and file_dt > 0):
         raise ValueError(f"`file_dt` must be a positive number of seconds, got {file_dt!r}")
     if not path.is_file():
@@ -201,9 +207,9 @@ def estimate_wavelet(observed: Any, predicted_reference: Any, reference_wavelet:
         raise ValueError(f"`reference_wavelet` must be 1-D, got shape {w_ref.shape}")
     if not np.any(w_ref):
         raise ValueError("`reference_wavelet` is all zero")
-    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+    if not (_is_real(dt) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"`dt` must be a positive number of seconds, got {dt!r}")
-    if not (isinstance(damping, (int, float)) and math.isfinite(damping) and damping >= 0):
+    if not (_is_real(damping) and math.isfinite(damping) and damping >= 0):
         raise ValueError(f"`damping` must be a finite number >= 0, got {damping!r}")
     nyquist = 0.5 / dt
     if band is not None:

@@ -183,3 +183,20 @@ def test_cuda_born_matches_cpu():
     born_cpu = cpu.born(v, dv)
     born_gpu = gpu.born(v.cuda(), dv.cuda()).cpu()
     assert torch.allclose(born_gpu, born_cpu, rtol=1e-9, atol=1e-12 * born_cpu.abs().max())
+
+
+def test_a_given_wavelet_is_the_source_and_is_validated():
+    """Field data bring their own wavelet (issue 13): the data are linear in it, so twice the
+    Ricker gives twice the data; a wavelet of the wrong length, NaN or zeros is refused."""
+    solver = tiny_solver(nt=80)
+    ricker = solver.survey.wavelet()
+    doubled = WaveSolver(solver.grid, solver.survey, max_vel=solver.max_vel, wavelet=2 * ricker,
+                         options=solver.options, dtype=solver.dtype)
+    velocity = torch.full(solver.grid.shape, 2000.0, dtype=solver.dtype)
+    assert torch.allclose(doubled.simulate(velocity, [0]), 2 * solver.simulate(velocity, [0]),
+                          rtol=1e-6, atol=1e-12)
+    assert doubled.describe()["wavelet"] == "given" and solver.describe()["wavelet"] == "ricker"
+    for bad, message in ((ricker[:-1], r"shape \[80\]"), (ricker * float("nan"), "NaN"),
+                         (0 * ricker, "all zeros"), (ricker.numpy().astype(complex), "real numbers")):
+        with pytest.raises(ValueError, match=message):
+            WaveSolver(solver.grid, solver.survey, max_vel=solver.max_vel, wavelet=bad)

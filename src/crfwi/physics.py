@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import deepwave
+import numpy as np
 import torch
 
 from .geometry import Grid, Survey
@@ -84,6 +85,25 @@ class SolverOptions:
             raise ValueError("`min_points_per_wavelength` must be > 0")
 
 
+def _checked_wavelet(wavelet: torch.Tensor | np.ndarray, nt: int) -> torch.Tensor:
+    """A given source wavelet as a float64 tensor ``[nt]``; refused unless 1-D, of the record's
+    length, finite and not all zero."""
+    values = torch.as_tensor(np.asarray(wavelet.detach().cpu() if isinstance(wavelet, torch.Tensor)
+                                        else wavelet))
+    if values.dtype.is_complex or not (values.dtype.is_floating_point or values.dtype in
+                                       (torch.int16, torch.int32, torch.int64)):
+        raise ValueError(f"the source wavelet must hold real numbers, got dtype {values.dtype}")
+    values = values.to(torch.float64)
+    if values.ndim != 1 or values.numel() != nt:
+        raise ValueError(f"the source wavelet must have shape [{nt}] (survey.nt samples at "
+                         f"survey.dt), got {tuple(values.shape)}")
+    if not torch.isfinite(values).all():
+        raise ValueError("the source wavelet holds NaN or infinite samples")
+    if not values.abs().max() > 0:
+        raise ValueError("the source wavelet is all zeros")
+    return values
+
+
 class WaveSolver:
     """The forward operator G: velocity [nz, nx] (m/s) → data [shot, receiver, time].
 
@@ -96,11 +116,15 @@ class WaveSolver:
         options: :class:`SolverOptions`.
         device: where to simulate.
         dtype: float32 (default) or float64 (for derivative tests).
+        wavelet: the source wavelet ``[nt]`` sampled at ``survey.dt`` (a file's, or one estimated
+            from field data, :mod:`crfwi.field.wavelet`); default the survey's Ricker.
+            ``survey.freq`` stays the dominant frequency the PML and the sampling check use.
     """
 
     def __init__(self, grid: Grid, survey: Survey, *, max_vel: float, pml_freq: float | None = None,
                  options: SolverOptions | None = None, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32) -> None:
+                 dtype: torch.dtype = torch.float32,
+                 wavelet: torch.Tensor | np.ndarray | None = None) -> None:
         self.grid = grid
         self.survey = survey
         self.options = options or SolverOptions()
@@ -113,7 +137,9 @@ class WaveSolver:
         # Validates the geometry (raises naming the shot or receiver outside the model).
         self.source_locations = survey.source_locations(grid).to(self.device)
         self.receiver_locations = survey.receiver_locations(grid).to(self.device)
-        self.wavelet = survey.wavelet().to(device=self.device, dtype=dtype)
+        self.wavelet_source = "ricker" if wavelet is None else "given"
+        self.wavelet = (survey.wavelet() if wavelet is None else _checked_wavelet(wavelet, survey.nt)
+                        ).to(device=self.device, dtype=dtype)
         if survey.free_surface:
             self.boundary = ["free", "pml", "pml", "pml"]
             self.pml_width = [0, survey.pml_width, survey.pml_width, survey.pml_width]
@@ -247,5 +273,5 @@ class WaveSolver:
             "storage": self.options.storage, "storage_compression": self.options.storage_compression,
             "gradient_sampling_interval": self.options.gradient_sampling_interval,
             "checkpoint_segments": self.options.checkpoint_segments,
-            "time_substeps": self.time_substeps,
+            "time_substeps": self.time_substeps, "wavelet": self.wavelet_source,
         }

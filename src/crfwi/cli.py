@@ -216,11 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_bench)
 
+    from .field.inspect import add_inspect_parser
     from .ntk import add_ntk_parser
     from .report import add_report_parser
 
     add_report_parser(sub)  # crfwi report RESULTS_DIR
     add_ntk_parser(sub)  # crfwi ntk CONFIG.toml | --preset NAME
+    add_inspect_parser(sub)  # crfwi inspect FILE.segy [--plot OUT.png] [--shot K]
 
     p = sub.add_parser("presets", help="list the paper's setups (both scales)")
     p.add_argument("--data-dir", help="folder holding models.json (default $CRFWI_DATA_DIR)")

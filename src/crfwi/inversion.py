@@ -3,9 +3,11 @@
 Each step renders the model once, simulates a batch of shots, and back-propagates in two stages:
 
 1. the data misfit to the *model* gradient ∂J/∂m, shot chunk by shot chunk, into a detached leaf
-   copy of m (so chunks — or, later, processes each holding some shots — just add their parts;
-   a ``torch.distributed.all_reduce`` of that gradient is the only line shot-parallelism adds);
-2. ∂J/∂m through the representation to ∂J/∂θ, once.
+   copy of m (so chunks — or processes each holding some shots — just add their parts: with
+   ``ranks`` (:class:`crfwi.distributed.Ranks`) each process takes its block of the batch and one
+   ``all_reduce`` sums the parts);
+2. ∂J/∂m through the representation to ∂J/∂θ, once (on every process, each holding the same m_θ,
+   so all take the same step; the regulariser is added here, once).
 
 The representation (pixel grid or network) is one pluggable part: the loop only sees a
 :class:`~crfwi.representations.VelocityModel`.
@@ -93,14 +95,23 @@ class Inversion:
         regularizer: optional ``f(m) -> scalar`` added to the loss, or an iteration-dependent
             one (``needs_iteration = True`` and ``at(i)``, e.g. ADFWI-TV's decaying
             :class:`~crfwi.regularizers.TVSchedule` bound to the grid spacing).
+        observed_shots: the shot indices the rows of ``observed`` hold (default all, in order):
+            a process of a shot-parallel run may hold only the shots it simulates.
+        ranks: a :class:`crfwi.distributed.Ranks` for shot-parallel runs (None: one process).
     """
 
     def __init__(self, model: VelocityModel, solver: WaveSolver, observed: torch.Tensor, *,
                  optimizer: torch.optim.Optimizer | None = None,
                  misfit: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "l2",
                  shots_per_iteration: int = 0, shot_chunk: int = 0, seed: int = 0,
-                 regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
-        expected = (solver.n_shots, solver.survey.n_receivers, solver.survey.nt)
+                 regularizer: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 observed_shots: Sequence[int] | None = None, ranks=None) -> None:
+        held = None if observed_shots is None else [int(s) for s in observed_shots]
+        if held is not None and (len(set(held)) != len(held)
+                                 or any(not 0 <= s < solver.n_shots for s in held)):
+            raise ValueError(f"`observed_shots` must be distinct indices in 0..{solver.n_shots - 1}")
+        count = solver.n_shots if held is None else len(held)
+        expected = (count, solver.survey.n_receivers, solver.survey.nt)
         if tuple(observed.shape) != expected:
             raise ValueError(f"`observed` must have shape {expected} [shot, receiver, time], "
                              f"got {tuple(observed.shape)}")
@@ -117,6 +128,8 @@ class Inversion:
         self.shot_chunk = shot_chunk
         self.seed = seed
         self.regularizer = regularizer
+        self.ranks = ranks if ranks is not None and ranks.distributed else None
+        self._rows = None if held is None else {s: i for i, s in enumerate(held)}
         self.iteration = 0
 
     def _misfit_now(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -132,23 +145,36 @@ class Inversion:
         return self.regularizer
 
     # -----------------------------------------------------------------------------------------
-    def model_gradient(self, velocity: torch.Tensor, shots: Sequence[int]) -> tuple[float, torch.Tensor]:
-        """Misfit over ``shots`` (scaled to the full survey) and its gradient w.r.t. the model.
+    def model_gradient(self, velocity: torch.Tensor, shots: Sequence[int], *,
+                       scale: float | None = None) -> tuple[float, torch.Tensor]:
+        """Misfit over ``shots`` (times ``scale``, default n_shots / len(shots): the full
+        survey) and its gradient w.r.t. the model.
 
-        The velocity is a plain tensor; this is the unit of work a shot-parallel worker does.
+        The velocity is a plain tensor; this is the unit of work a shot-parallel worker does (on
+        its block of a batch, with the batch's scale; no shots gives 0 and a zero gradient).
         """
         leaf = velocity.detach().requires_grad_(True)
-        scale = self.solver.n_shots / len(shots)
+        if not shots:
+            return 0.0, torch.zeros_like(leaf)
+        scale = self.solver.n_shots / len(shots) if scale is None else scale
         size = self.shot_chunk or len(shots)
         misfit = self._misfit_now()
         total = 0.0
         for start in range(0, len(shots), size):
             chunk = list(shots[start:start + size])
             predicted = self.solver.simulate(leaf, chunk, check=False)
-            loss = scale * misfit(predicted, self.observed[chunk])
+            loss = scale * misfit(predicted, self.observed[self._observed_rows(chunk)])
             loss.backward()
             total += float(loss.detach())
         return total, leaf.grad
+
+    def _observed_rows(self, shots: list[int]) -> list[int]:
+        if self._rows is None:
+            return shots
+        missing = [s for s in shots if s not in self._rows]
+        if missing:
+            raise ValueError(f"this process holds no observed data for shot {missing[0]}")
+        return [self._rows[s] for s in shots]
 
     def step(self) -> State:
         """One optimisation step; returns the new (immutable) state."""
@@ -156,9 +182,20 @@ class Inversion:
         shots = shot_batch(self.solver.n_shots, self.shots_per_iteration, seed=self.seed,
                            iteration=self.iteration)
         self.optimizer.zero_grad(set_to_none=True)
-        velocity = self.model()
-        self.solver.check_velocity(velocity, "the current model")
-        loss, grad = self.model_gradient(velocity, shots)
+        mine = shots if self.ranks is None else self.ranks.my_shots(shots)
+        rendered = []
+
+        def local() -> tuple[float, torch.Tensor]:
+            velocity = self.model()
+            self.solver.check_velocity(velocity, "the current model")
+            rendered.append(velocity)
+            return self.model_gradient(velocity, mine, scale=self.solver.n_shots / len(shots))
+
+        if self.ranks is None:
+            loss, grad = local()
+        else:  # one all_reduce of [∂J/∂m, loss]; every process gets the batch's sum
+            loss, grad = self.ranks.sum_gradient(local, tuple(self.solver.grid.shape))
+        velocity = rendered[0]
         if not math.isfinite(loss):
             raise FloatingPointError(f"the misfit became {loss} at iteration {self.iteration + 1}; "
                                      "lower the learning rate")

@@ -30,16 +30,22 @@ before the models are made (so ``nt = 1e8`` is refused at once rather than after
 building a 0.8 GB wavelet), and everything before the run's first simulation. The history is
 left out of the first check because only computing a gradient needs it: tests and reports build
 paper-scale experiments on machines where that history would not fit.
+
+:func:`plan_shot_chunk` turns a memory budget (``crfwi invert --max-memory 8GiB``) into the most
+shots per solver call that fit it, or a refusal that names the setting that would make the run
+fit; :func:`parse_size` reads the budget.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 __all__ = ["MemoryTerm", "MemoryEstimate", "estimate_memory_bytes", "available_memory_bytes",
-           "check_memory", "GRADIENT_TERMS"]
+           "check_memory", "GRADIENT_TERMS", "parse_size", "plan_shot_chunk"]
 
 FLOAT32 = 4
 FLOAT64 = 8
@@ -174,3 +180,86 @@ def check_memory(estimate: MemoryEstimate, device: str = "cpu", *,
             f"not enough memory: the run needs at least {_size(need)} of {place} memory and "
             f"{_size(free)} is free; the {largest.what} alone takes {_size(largest.bytes)}: "
             f"{largest.advice}")
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_size(text: str | int | float) -> int:
+    """Bytes of a size such as ``8GiB``, ``512 MiB``, ``16GB``, ``8G`` or ``2e9``: KiB/MiB/GiB/TiB
+    and the bare K/M/G/T (as SLURM's ``--mem``) are powers of 1024, kB/MB/GB/TB of 1000."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
+        if not match or match.group(2).lower() not in _UNITS:
+            raise ValueError(f"cannot read the size {text!r}; write it as 8GiB, 512MiB, 16GB or "
+                             "a number of bytes")
+        value, unit = float(match.group(1)), match.group(2).lower()
+    size = value * _UNITS[unit]
+    if not (math.isfinite(size) and size >= 1):
+        raise ValueError(f"a size must be at least one byte, got {text!r}")
+    return int(size)
+
+
+def _first(candidates: list[int], fits: Callable[[int], bool]) -> int | None:
+    """The first candidate that fits, for ``fits`` false then true along ``candidates``."""
+    lo, hi = 0, len(candidates)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if fits(candidates[mid]) else (mid + 1, hi)
+    return candidates[lo] if lo < len(candidates) else None
+
+
+def plan_shot_chunk(estimate: Callable[[dict], MemoryEstimate], budget: int, *, most: int,
+                    nt: int, physics: dict) -> int:
+    """The most shots per solver call, 1..``most``, whose estimate fits ``budget`` bytes.
+
+    ``estimate(changes)`` is the run's :class:`MemoryEstimate` with the ``physics`` settings in
+    ``changes`` (e.g. ``{"shot_chunk": 4}``); the budget holds where the wavefield history
+    lives (the GPU, or the host with ``storage = "cpu"``; the data's place when nothing is
+    stored). ``physics`` holds the current settings, ``nt`` the time steps. When one shot does
+    not fit either, raise ConfigError naming a setting that would make it fit: 8-bit storage
+    compression, the smallest gradient sampling interval (a divisor of nt) or number of
+    checkpoint segments that fits, else the largest part that cannot shrink with the chunk.
+    """
+    from .config import ConfigError
+
+    probe = estimate({"shot_chunk": 1})
+    history = [t.where for t in probe.terms if t.what == HISTORY]
+    where = history[0] if history else ("device" if probe.total("device") else "host")
+
+    def fits(**changes) -> bool:
+        return estimate({"shot_chunk": 1, **changes}).total(where) <= budget
+
+    if estimate({"shot_chunk": most}).total(where) <= budget:
+        return most
+    if fits():
+        return _first(list(range(most, 0, -1)),
+                      lambda c: estimate({"shot_chunk": c}).total(where) <= budget)
+    options = []
+    if not physics.get("storage_compression") and history and fits(storage_compression=True):
+        options.append("physics.storage_compression = true")
+    interval = [k for k in range(int(physics.get("gradient_sampling_interval", 1)) + 1, nt + 1)
+                if nt % k == 0]
+    segments = list(range(max(2, int(physics.get("checkpoint_segments", 0)) + 1), nt + 1))
+    for key, candidates in (("gradient_sampling_interval", interval),
+                            ("checkpoint_segments", segments)):
+        found = _first(candidates, lambda k: fits(**{key: k})) if history else None
+        if found is not None:
+            options.append(f"physics.{key} = {found}")
+    place = "GPU" if where == "device" else "host"
+    need = probe.total(where)
+    head = (f"--max-memory {_size(budget)} is too small: even one shot per solver call "
+            f"(physics.shot_chunk = 1) needs at least {_size(need)} of {place} memory")
+    if options:
+        raise ConfigError(f"{head}; it fits with {', '.join(options[:-1])}"
+                          f"{' or ' if len(options) > 1 else ''}{options[-1]} (--set KEY=VALUE), "
+                          "or with a smaller survey.nt or grid")
+    fixed = [t for t in probe.terms if t.where == where and t.what != HISTORY]
+    largest = max(fixed, key=lambda t: t.bytes) if fixed else None
+    tail = (f"; the {largest.what} alone take {_size(largest.bytes)}: {largest.advice}"
+            if largest else "")
+    raise ConfigError(f"{head}{tail}")

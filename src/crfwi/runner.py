@@ -9,10 +9,16 @@ Run folder layout::
     metrics.json           final metrics (km/s) + iterations, seconds, params; marks the run complete
     model.npy initial.npy true.npy   final, initial and true model [nz, nx] in m/s
     figures/models.png figures/convergence.png figures/shot.png
+
+A shot-parallel run (``ranks``, :mod:`crfwi.distributed`) goes through the same code: every rank
+builds the same experiment and model, rank 0 makes the observed data and shares them, and only
+rank 0 reads or writes the folder, so a checkpoint holds no rank-specific state and resumes with
+any number of ranks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import signal
 import sys
@@ -24,19 +30,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, io, metrics
+from . import __version__, io, metrics, regularizers, resources
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
-from .experiment import Experiment, build_experiment
+from .distributed import RankFailed, Ranks
+from .experiment import Experiment, build_experiment, build_grid_and_true_model, memory_estimate
 from .inversion import Inversion, make_optimizer
 
-__all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted"]
+__all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "plan_shot_chunk",
+           "check_run", "resume_config"]
 
 HISTORY_COLUMNS = ["iteration", "loss", "seconds", "step_seconds", "ssim", "mse", "mae", "psnr",
                    "rel_error", "ntk_change"]
 TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
 DATA_RECORD = "data.json"
-# Keys a resumed run may change: how long it runs and what it records, not what it computes.
-RESUMABLE_OVERRIDES = ("inversion.iterations", "output.")
+# Keys a resumed run may change: how long it runs and what it records, not what it computes
+# (physics.shot_chunk changes only how many shots share a solver call: memory, not the result).
+RESUMABLE_OVERRIDES = ("inversion.iterations", "output.", "physics.shot_chunk")
 
 
 class RunInterrupted(RuntimeError):
@@ -52,18 +61,29 @@ class RunResult:
 
 class _GracefulStop:
     """Turn the first SIGINT/SIGTERM into a flag checked between iterations; a second one
-    interrupts at once. Only the main thread can install handlers; elsewhere this does nothing."""
+    interrupts at once. Only the main thread can install handlers; elsewhere this does nothing.
 
-    def __init__(self) -> None:
+    ``debounce_s``: a second signal this soon after the first is the same request (a rank of a
+    shot-parallel run may get one signal from the terminal and the same one forwarded by
+    torchrun). ``announce``: print the notice (rank 0 only)."""
+
+    def __init__(self, *, debounce_s: float = 0.0, announce: bool = True) -> None:
         self.requested = False
         self._previous: dict[int, object] = {}
+        self._debounce_s = debounce_s
+        self._announce = announce
+        self._first = 0.0
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
+            if time.monotonic() - self._first < self._debounce_s:
+                return
             raise KeyboardInterrupt
         self.requested = True
-        print("\ncrfwi: stopping after this iteration (press Ctrl-C again to abort now)",
-              file=sys.stderr)
+        self._first = time.monotonic()
+        if self._announce:
+            print("\ncrfwi: stopping after this iteration (press Ctrl-C again to abort now)",
+                  file=sys.stderr)
 
     def __enter__(self) -> "_GracefulStop":
         if threading.current_thread() is threading.main_thread():
@@ -76,7 +96,7 @@ class _GracefulStop:
             signal.signal(sig, handler)
 
 
-def _meta(config: RunConfig, experiment: Experiment, n_params: int) -> dict:
+def _meta(config: RunConfig, experiment: Experiment, n_params: int, ranks: Ranks) -> dict:
     import deepwave
 
     return {
@@ -87,7 +107,7 @@ def _meta(config: RunConfig, experiment: Experiment, n_params: int) -> dict:
         "grid": experiment.grid.to_dict(), "bounds": list(experiment.bounds),
         "solver": experiment.solver.describe(), "n_shots": experiment.survey.n_shots,
         "source_x": list(experiment.survey.source_x), "params": n_params,
-        "metric_definitions": metrics.DEFINITIONS,
+        "metric_definitions": metrics.DEFINITIONS, **ranks.describe(),
     }
 
 
@@ -109,35 +129,76 @@ def _render(velocity_model) -> np.ndarray:
 
 
 class _Run:
-    """One run's objects and bookkeeping (shared by new and resumed runs)."""
+    """One run's objects and bookkeeping (shared by new and resumed runs, and by every rank of a
+    shot-parallel run: ``self.root`` does the bookkeeping, the other ranks only compute)."""
 
-    def __init__(self, config: RunConfig, folder: io.RunFolder, device: str) -> None:
+    def __init__(self, config: RunConfig, folder: io.RunFolder, device: str,
+                 ranks: Ranks | None = None) -> None:
         self.config = config
         self.folder = folder
-        self.experiment = build_experiment(config, device=device)
+        self.ranks = ranks or Ranks()
+        self.root = self.ranks.is_root
+        inv = config.inversion
+
+        def build():
+            experiment = build_experiment(config, device=self.ranks.device or device)
+            model = experiment.velocity_model()
+            optimizer = make_optimizer(model, lr=inv.lr or None, grid_lr=inv.grid_lr or None)
+            return experiment, model, optimizer, experiment.misfit(), experiment.regularizer()
+
+        self.experiment, self.model, optimizer, misfit, regularizer = self.ranks.together(build)
         if self.experiment.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.experiment.device)
-        self.model = self.experiment.velocity_model()
-        inv = config.inversion
-        optimizer = make_optimizer(self.model, lr=inv.lr or None, grid_lr=inv.grid_lr or None)
-        self.observed, self.data_record = self.experiment.observed_data_and_record()
+        self.observed, self.data_record, held, regularizer = self._observed_data(regularizer)
         self.inversion = Inversion(
             self.model, self.experiment.solver, self.observed, optimizer=optimizer,
-            misfit=self.experiment.misfit(), regularizer=self.experiment.regularizer(),
-            shots_per_iteration=inv.shots_per_iteration,
-            shot_chunk=config.physics.shot_chunk, seed=config.seed)
+            misfit=misfit, regularizer=regularizer, shots_per_iteration=inv.shots_per_iteration,
+            shot_chunk=config.physics.shot_chunk, seed=config.seed, observed_shots=held,
+            ranks=self.ranks)
         self.label = self.experiment.method.name
         self.history: list[dict] = []
         self.elapsed = 0.0
+        self.resyncs = 0
         self.monitor = None
         if config.output.ntk_every < 0 or config.output.ntk_eigs < 0:
             raise ConfigError("output.ntk_every and output.ntk_eigs must be >= 0")
-        if config.output.ntk_every:
+        if config.output.ntk_every and self.root:
             from .ntk import KernelMonitor
 
             self.monitor = KernelMonitor(every=config.output.ntk_every,
                                          n_eigs=config.output.ntk_eigs, seed=config.seed)
         self.n_params = self.model.representation.n_parameters()
+
+    def _observed_data(self, regularizer):
+        """The observed data this rank needs, the data record (rank 0), the shots held (None =
+        all) and the regulariser. Several ranks: rank 0 makes the data exactly as one process
+        does (so a run's data do not depend on its rank count) and shares them: all shots when
+        the batches change every iteration, else each rank's fixed block. ADFWI-TV's weight
+        conversion is computed once, on rank 0, and shared."""
+        exp, ranks = self.experiment, self.ranks
+        if not ranks.distributed:
+            observed, record = exp.observed_data_and_record()
+            return observed, record, None, regularizer
+        deferred = (isinstance(regularizer, regularizers.BoundTVSchedule)
+                    and regularizer.schedule.alpha_units == "adfwi")
+
+        def make():
+            if not ranks.is_root:
+                exp.check_memory()
+                return None, None, None
+            observed, record = exp.observed_data_and_record()
+            return observed, record, regularizer.conversion if deferred else None
+
+        observed, record, conversion = ranks.together(make)
+        conversion = ranks.on_root(lambda: conversion)
+        if deferred and not ranks.is_root:
+            regularizer = regularizer.schedule.bind(dz=regularizer.dz, dx=regularizer.dx,
+                                                    conversion=conversion)
+        survey, n_shots = exp.survey, exp.survey.n_shots
+        fixed = not 0 < self.config.inversion.shots_per_iteration < n_shots
+        mine = ranks.my_shots(range(n_shots)) if fixed else None
+        observed = ranks.share_shots(observed, (n_shots, survey.n_receivers, survey.nt), mine=mine)
+        return observed, record, (mine if fixed and not ranks.is_root else None), regularizer
 
     def checkpoint(self) -> None:
         state = self.inversion.state_dict()
@@ -148,8 +209,8 @@ class _Run:
         io.save_csv(self.folder / io.RunFolder.HISTORY, self.history, HISTORY_COLUMNS)
         io.save_checkpoint(self.folder / io.RunFolder.CHECKPOINT, state)
 
-    def restore(self) -> None:
-        state = io.load_checkpoint(self.folder / io.RunFolder.CHECKPOINT)
+    def restore(self, state: dict) -> None:
+        """Continue from a checkpoint's state (read by rank 0, the same on every rank)."""
         self.inversion.load_state_dict(state)
         self.history = list(state["history"])
         self.elapsed = float(state["seconds"])
@@ -167,52 +228,92 @@ class _Run:
         row.update({k: values[k] for k in TRACKED_METRICS})
         return values
 
-    def loop(self, *, progress: bool) -> None:
-        cfg = self.config
-        total = cfg.inversion.iterations
-        every = max(1, cfg.output.metrics_every)
-        checkpoint_every = max(1, cfg.output.checkpoint_every)
-        if not self.history:
+    def _start(self) -> None:
+        """Rank 0: the initial model's row, and a checkpoint resumable from the very start."""
+        if self.root and not self.history:
             start_row = {"iteration": 0, "seconds": 0.0}
             self.record_metrics(start_row)
             if self.monitor is not None:
                 self.record_kernel(start_row)  # Θ(0), the reference of the drift
             self.history.append(start_row)
             self.checkpoint()  # resumable from the very start, even if killed in step 1
+
+    def _theta(self) -> list[torch.Tensor]:
+        """θ and the optimiser's state tensors: what must be the same on every rank."""
+        tensors = [p for group in self.inversion.optimizer.param_groups for p in group["params"]]
+        for param in list(tensors):
+            for value in self.inversion.optimizer.state.get(param, {}).values():
+                if torch.is_tensor(value) and value.device == param.device and value.ndim:
+                    tensors.append(value)
+        return tensors
+
+    def _checksum(self) -> tuple[float, float]:
+        with torch.no_grad():
+            flat = torch.cat([t.detach().reshape(-1).double() for t in self._theta()])
+            return float(flat.sum()), float(flat.abs().sum())
+
+    def loop(self, *, progress: bool) -> None:
+        cfg, ranks = self.config, self.ranks
+        total = cfg.inversion.iterations
+        every = max(1, cfg.output.metrics_every)
+        checkpoint_every = max(1, cfg.output.checkpoint_every)
+        ranks.together(self._start)
         bar = None
-        if progress:
+        if progress and self.root:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, initial=self.inversion.iteration, desc=self.label,
                        unit="it", file=sys.stderr, dynamic_ncols=True)
         last_ssim = next((r["ssim"] for r in reversed(self.history) if r.get("ssim") is not None), None)
         try:
-            with _GracefulStop() as stop:
-                for state in self.inversion.run(total):
-                    self.elapsed += state.seconds
-                    row = {"iteration": state.iteration, "loss": state.loss,
-                           "seconds": round(self.elapsed, 4), "step_seconds": round(state.seconds, 4)}
-                    if state.iteration % every == 0 or state.iteration == total:
-                        last_ssim = self.record_metrics(row)["ssim"]
-                    if self.monitor is not None and self.monitor.due(state.iteration):
-                        self.record_kernel(row)
-                    self.history.append(row)
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f"{state.loss:.3e}",
-                                        ssim="-" if last_ssim is None else f"{last_ssim:.3f}")
-                    if state.iteration % checkpoint_every == 0 or state.iteration == total:
-                        self.checkpoint()
-                    if stop.requested and state.iteration < total:
-                        self.checkpoint()
+            with _GracefulStop(debounce_s=2.0 if ranks.distributed else 0.0,
+                               announce=self.root) as stop:
+                while self.inversion.iteration < total:
+                    error = None
+                    try:
+                        state = self.inversion.step()
+                        if self.root:
+                            self.elapsed += state.seconds
+                            row = {"iteration": state.iteration, "loss": state.loss,
+                                   "seconds": round(self.elapsed, 4),
+                                   "step_seconds": round(state.seconds, 4)}
+                            if state.iteration % every == 0 or state.iteration == total:
+                                last_ssim = self.record_metrics(row)["ssim"]
+                            if self.monitor is not None and self.monitor.due(state.iteration):
+                                self.record_kernel(row)
+                            self.history.append(row)
+                            if bar is not None:
+                                bar.update(1)
+                                bar.set_postfix(loss=f"{state.loss:.3e}",
+                                                ssim="-" if last_ssim is None else f"{last_ssim:.3f}")
+                            if state.iteration % checkpoint_every == 0 or state.iteration == total:
+                                self.checkpoint()
+                    except RankFailed:
+                        raise
+                    except Exception as err:  # noqa: BLE001 - several ranks: agreed on below
+                        if not ranks.distributed:
+                            raise
+                        error = err
+                    checksum = self._checksum() if ranks.distributed else (0.0, 0.0)
+                    stopping, identical = ranks.end_iteration(stop=stop.requested, error=error,
+                                                              checksum=checksum)
+                    if not identical:  # e.g. a non-deterministic GPU backward: rank 0's θ wins
+                        ranks.share_state(self._theta())
+                        self.resyncs += 1
+                    if stopping and self.inversion.iteration < total:
+                        if self.root:
+                            self.checkpoint()
                         raise RunInterrupted(
-                            f"stopped at iteration {state.iteration}/{total}; resume with "
-                            f"`crfwi invert --resume {self.folder.path}`")
+                            f"stopped at iteration {self.inversion.iteration}/{total}; resume "
+                            f"with `crfwi invert --resume {self.folder.path}`")
         finally:
             if bar is not None:
                 bar.close()
 
-    def finish(self) -> RunResult:
+    def finish(self) -> RunResult | None:
+        """Rank 0: the final model, metrics and figures (other ranks: nothing, None)."""
+        if not self.root:
+            return None
         exp = self.experiment
         final = _render(self.model)
         true = exp.true_model
@@ -232,6 +333,8 @@ class _Run:
             method=self.label, paper_method=exp.method.paper,
             preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
             note=self.config.note, initial=initial_metrics, definitions=metrics.DEFINITIONS)
+        if self.ranks.distributed:  # peak memory above is rank 0's
+            summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs)
         io.save_json(folder / io.RunFolder.METRICS, summary)
         return RunResult(folder=folder.path, metrics=summary, initial_metrics=initial_metrics)
 
@@ -255,55 +358,162 @@ class _Run:
                            title=f"shot {shot} at x = {exp.survey.source_x[shot]:.0f} m")
 
 
+def plan_shot_chunk(config: RunConfig, budget: int, *, device: str = "cpu", ranks: int = 1,
+                    grid=None) -> int:
+    """The largest ``physics.shot_chunk`` whose estimated memory fits ``budget`` bytes in one
+    process (:func:`crfwi.resources.estimate_memory_bytes`: the observed data, the forward
+    wavefields of the data simulation and the wavefield history of one chunk's gradient, on
+    the GPU for ``device`` "cuda", else in host memory); 0 (all shots at once) when a whole
+    share of a step fits. With ``ranks`` processes each simulates ⌈batch / ranks⌉ shots a
+    step. Raises ConfigError naming the settings that would make the run fit when even one
+    shot at a time does not (:func:`crfwi.resources.plan_shot_chunk`)."""
+    if grid is None:
+        grid, _ = build_grid_and_true_model(config)
+    cuda = str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    share = -(-_batch_size(config) // max(1, ranks))
+
+    def estimate(physics: dict) -> resources.MemoryEstimate:
+        changed = dataclasses.replace(config, physics=dataclasses.replace(config.physics, **physics))
+        return memory_estimate(changed, grid, device="cuda" if cuda else "cpu")
+
+    chunk = resources.plan_shot_chunk(estimate, budget, most=share, nt=config.survey.nt,
+                                      physics=dataclasses.asdict(config.physics))
+    return 0 if chunk >= share else chunk
+
+
+def _batch_size(config: RunConfig) -> int:
+    s, inv = config.survey, config.inversion
+    n_shots = len(s.shots) if s.shots else s.n_shots
+    if config.data.shots:
+        n_shots = min(n_shots, config.data.shots)
+    return inv.shots_per_iteration if 0 < inv.shots_per_iteration < n_shots else n_shots
+
+
+def _with_budget(config: RunConfig, max_memory: int | None, device: str, ranks: Ranks) -> RunConfig:
+    if not max_memory:
+        return config
+    chunk = plan_shot_chunk(config, max_memory, device=device, ranks=ranks.world_size)
+    return dataclasses.replace(config, physics=dataclasses.replace(config.physics, shot_chunk=chunk))
+
+
+def check_run(config: RunConfig, *, max_memory: int | None = None, device: str = "auto",
+              ranks: int = 1) -> RunConfig:
+    """What a run checks before it simulates anything (model, survey, method, representation,
+    misfit, regulariser, memory, the ``max_memory`` plan), built on the CPU without the observed
+    data: ``crfwi invert --nproc N`` refuses bad input this way before it starts a process.
+    Returns ``config`` with the planned ``physics.shot_chunk``."""
+    config = _with_budget(config, max_memory, device, Ranks(world_size=ranks))
+    experiment = build_experiment(config, device="cpu")
+    model = experiment.velocity_model()
+    make_optimizer(model, lr=config.inversion.lr or None, grid_lr=config.inversion.grid_lr or None)
+    experiment.misfit()
+    experiment.regularizer()
+    return config
+
+
+def resume_config(out: str | Path | io.RunFolder, overrides: list[str] | None = None, *,
+                  max_memory: int | None = None, device: str = "auto",
+                  ranks: int = 1) -> tuple[RunConfig, dict, list[str]]:
+    """The config of the run in ``out`` with ``overrides`` (only :data:`RESUMABLE_OVERRIDES`)
+    and the ``max_memory`` plan applied, its ``[meta]`` table, and the changes to record."""
+    from .config import apply_overrides
+
+    folder = out if isinstance(out, io.RunFolder) else io.RunFolder(out)
+    folder.open_for_resume()
+    data = read_toml(folder / io.RunFolder.CONFIG)
+    meta = data.pop("meta", {})
+    for item in overrides or []:
+        key = item.partition("=")[0].strip()
+        if not any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUMABLE_OVERRIDES):
+            raise ConfigError(f"cannot change `{key}` when resuming; only inversion.iterations, "
+                              "output.* and physics.shot_chunk may change (start a new run for "
+                              "anything else)")
+    config = config_from_dict(apply_overrides(data, overrides or []))
+    changed = list(overrides or [])
+    planned = _with_budget(config, max_memory, device, Ranks(world_size=ranks))
+    if planned.physics.shot_chunk != config.physics.shot_chunk:
+        changed.append(f"physics.shot_chunk={planned.physics.shot_chunk}")
+    return planned, meta, changed
+
+
 def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
-                  progress: bool = True) -> RunResult:
-    """Run ``config`` into a new run folder ``out`` (refused if it already holds a run)."""
+                  progress: bool = True, ranks: Ranks | None = None,
+                  max_memory: int | None = None) -> RunResult | None:
+    """Run ``config`` into a new run folder ``out`` (refused if it already holds a run).
+
+    ``ranks``: this process's :class:`~crfwi.distributed.Ranks` in a shot-parallel run (every
+    rank calls this with the same arguments; rank 0 returns the result, the others None).
+    ``max_memory``: bytes one process may use; sets ``physics.shot_chunk`` (:func:`plan_shot_chunk`).
+    """
+    ranks = ranks or Ranks()
     folder = io.RunFolder(out)
-    folder.check_new()  # refuse an occupied folder before any work
-    run = _Run(config, folder, device)  # builds and validates everything before touching disk
-    folder.create()
-    data = config_to_dict(config)
-    data["meta"] = _meta(config, run.experiment, run.n_params)
-    io.save_toml(folder / io.RunFolder.CONFIG, data)
-    io.save_json(folder / DATA_RECORD, run.data_record)
-    if config.note:
-        print(f"crfwi: note: {config.note}", file=sys.stderr)
+
+    def prepare() -> RunConfig:
+        folder.check_new()  # refuse an occupied folder before any work
+        return _with_budget(config, max_memory, device, ranks)
+
+    config = ranks.on_root(prepare)
+    run = _Run(config, folder, device, ranks)  # builds and validates everything before touching disk
+
+    def create() -> None:
+        if not run.root:
+            return
+        folder.create()
+        data = config_to_dict(config)
+        data["meta"] = _meta(config, run.experiment, run.n_params, ranks)
+        io.save_toml(folder / io.RunFolder.CONFIG, data)
+        io.save_json(folder / DATA_RECORD, run.data_record)
+        if config.note:
+            print(f"crfwi: note: {config.note}", file=sys.stderr)
+
+    ranks.together(create)
     run.loop(progress=progress and config.output.progress)
     return run.finish()
 
 
 def resume_inversion(out: str | Path, *, overrides: list[str] | None = None, device: str = "auto",
-                     progress: bool = True) -> RunResult:
+                     progress: bool = True, ranks: Ranks | None = None,
+                     max_memory: int | None = None) -> RunResult | None:
     """Continue the run in ``out`` from its last checkpoint (or finish it if it is complete).
 
-    ``overrides`` may change only ``inversion.iterations`` (to run longer) and ``output.*``
-    (changing ``output.ntk_every`` on resume starts the kernel's drift reference anew).
+    ``overrides`` may change only ``inversion.iterations`` (to run longer), ``output.*``
+    (changing ``output.ntk_every`` on resume starts the kernel's drift reference anew) and
+    ``physics.shot_chunk`` (also what ``max_memory`` sets). ``ranks``: as for
+    :func:`run_inversion`; any number of ranks resumes any run (rank 0 reads the folder).
     """
-    folder = io.RunFolder(out).open_for_resume()
-    data = read_toml(folder / io.RunFolder.CONFIG)
-    meta = data.pop("meta", {})
-    from .config import apply_overrides
+    ranks = ranks or Ranks()
+    folder = io.RunFolder(out)
 
-    for item in overrides or []:
-        key = item.partition("=")[0].strip()
-        if not any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUMABLE_OVERRIDES):
-            raise ConfigError(f"cannot change `{key}` when resuming; only inversion.iterations "
-                              "and output.* may change (start a new run for anything else)")
-    config = config_from_dict(apply_overrides(data, overrides or []))
-    run = _Run(config, folder, device)
-    if not (folder / DATA_RECORD).is_file():  # killed between the config and the data record
-        io.save_json(folder / DATA_RECORD, run.data_record)
-    if (folder / io.RunFolder.CHECKPOINT).is_file():
-        run.restore()
+    def read() -> tuple[RunConfig, dict, list[str]]:
+        return resume_config(folder, overrides, max_memory=max_memory, device=device,
+                             ranks=ranks.world_size)
+
+    config, meta, changed = ranks.on_root(read)
+    run = _Run(config, folder, device, ranks)
+
+    def load() -> tuple[dict | None, bool]:
+        if not (folder / DATA_RECORD).is_file():  # killed between the config and the data record
+            io.save_json(folder / DATA_RECORD, run.data_record)
+        has_checkpoint = (folder / io.RunFolder.CHECKPOINT).is_file()
+        state = io.load_checkpoint(folder / io.RunFolder.CHECKPOINT) if has_checkpoint else None
+        return state, folder.is_complete()
+
+    state, complete = ranks.on_root(load)
+    if state is not None:
+        run.restore(state)
     # else: stopped before its first checkpoint; it starts again from iteration 0.
     if run.inversion.iteration > config.inversion.iterations:
         raise ConfigError(f"the run already has {run.inversion.iteration} iterations, more than "
                           f"inversion.iterations = {config.inversion.iterations}")
-    if overrides:
-        data = config_to_dict(config)
-        data["meta"] = meta
-        io.save_toml(folder / io.RunFolder.CONFIG, data)
-    if folder.is_complete() and run.inversion.iteration == config.inversion.iterations:
+
+    def record_changes() -> None:
+        if changed and run.root:
+            data = config_to_dict(config)
+            data["meta"] = meta
+            io.save_toml(folder / io.RunFolder.CONFIG, data)
+
+    ranks.together(record_changes)
+    if complete and run.inversion.iteration == config.inversion.iterations:
         return run.finish()
     run.loop(progress=progress and config.output.progress)
     return run.finish()

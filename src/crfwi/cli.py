@@ -50,24 +50,107 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     from .config import load_config, shorthand_overrides
     from .runner import resume_inversion, run_inversion
 
+    from . import distributed
+    from .resources import parse_size
+
     overrides = shorthand_overrides(preset=args.preset, scale=args.scale, init=args.init,
                                     method=args.method, iterations=args.iterations)
     overrides += list(args.set or [])
     progress = not args.quiet
+    budget = parse_size(args.max_memory) if args.max_memory else None
+    if args.nproc < 1:
+        raise _UsageError(f"--nproc must be >= 1, got {args.nproc}")
     if args.resume:
         if args.config or args.out or args.method or args.preset or args.scale or args.init:
             raise _UsageError("--resume takes the run folder only (no CONFIG, --out, --preset, "
                               "--scale, --init or --method)")
+    elif not args.config and not args.preset:
+        raise _UsageError("give a CONFIG.toml or --preset NAME to run, or --resume RUN_DIR")
+    if distributed.in_worker():
+        if args.nproc > 1:
+            raise _UsageError("--nproc starts its own ranks; under torchrun leave it out")
+        return _invert_as_rank(args, overrides, budget)
+    if args.nproc > 1:
+        return _launch_ranks(args, overrides, budget)
+    if args.resume:
         result = resume_inversion(args.resume, overrides=overrides, device=args.device,
-                                  progress=progress)
+                                  progress=progress, max_memory=budget)
     else:
-        if not args.config and not args.preset:
-            raise _UsageError("give a CONFIG.toml or --preset NAME to run, or --resume RUN_DIR")
         config = load_config(args.config, overrides)
         out = Path(args.out) if args.out else _default_out(config.name, config.inversion.method)
-        result = run_inversion(config, out, device=args.device, progress=progress)
+        result = run_inversion(config, out, device=args.device, progress=progress,
+                               max_memory=budget)
     _print_metrics(result)
     return 0
+
+
+def _invert_as_rank(args: argparse.Namespace, overrides: list[str], budget: int | None) -> int:
+    """One rank of a shot-parallel run (torchrun or --nproc). Rank 0 reads the input and
+    reports; a failure agreed on by all ranks is printed once, by rank 0."""
+    from . import distributed
+    from .config import load_config
+    from .runner import RunInterrupted, resume_inversion, run_inversion
+
+    ranks = distributed.init(args.device)
+    common = dict(device=args.device, progress=not args.quiet, ranks=ranks, max_memory=budget)
+    try:
+        if args.resume:
+            result = resume_inversion(args.resume, overrides=overrides, **common)
+        else:
+            def read() -> tuple:
+                config = load_config(args.config, overrides)
+                return config, (Path(args.out) if args.out else
+                                _default_out(config.name, config.inversion.method))
+
+            config, out = ranks.on_root(read)
+            result = run_inversion(config, out, **common)
+    except distributed.RankFailed as err:
+        if err.report:
+            print(f"crfwi: error: {err}", file=sys.stderr)
+        return 1
+    except (Exception, KeyboardInterrupt) as err:
+        if ranks.is_root:
+            raise  # main() reports it as for one process
+        if isinstance(err, (RunInterrupted, KeyboardInterrupt)):
+            return EXIT_INTERRUPTED
+        return EXIT_USAGE if isinstance(err, (ValueError, FileNotFoundError)) else 1
+    finally:
+        ranks.close()
+    if result is not None:
+        _print_metrics(result)
+    return 0
+
+
+def _launch_ranks(args: argparse.Namespace, overrides: list[str], budget: int | None) -> int:
+    """``--nproc N``: check everything a run checks, then start N ranks on this machine."""
+    import torch
+
+    from . import distributed, io
+    from .config import load_config
+    from .runner import check_run, resume_config
+
+    if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
+        if torch.cuda.device_count() < args.nproc:
+            raise _UsageError(f"--nproc {args.nproc} needs one GPU per rank and this machine has "
+                              f"{torch.cuda.device_count()}; use fewer ranks or --device cpu")
+    if args.resume:
+        config, _, _ = resume_config(args.resume, overrides, max_memory=budget,
+                                     device=args.device, ranks=args.nproc)
+        out = Path(args.resume)
+    else:
+        config = load_config(args.config, overrides)
+        out = Path(args.out) if args.out else _default_out(config.name, config.inversion.method)
+        io.RunFolder(out).check_new()
+    check_run(config, max_memory=budget, device=args.device, ranks=args.nproc)
+    argv = ["invert", "--resume", str(out)] if args.resume else \
+        ["invert", *([str(args.config)] if args.config else []), "--out", str(out)]
+    for name in ("preset", "scale", "init", "method", "iterations", "max_memory"):
+        if getattr(args, name) is not None:
+            argv += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    for item in args.set or []:
+        argv += ["--set", item]
+    argv += ["--device", args.device] + (["--quiet"] if args.quiet else [])
+    return distributed.launch(argv, args.nproc)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -193,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, help="shorthand for --set inversion.iterations=N")
     p.add_argument("--device", **device)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--nproc", type=int, default=1, metavar="N",
+                   help="run the shots on N processes of this machine (one GPU each on CUDA); "
+                        "several machines: torchrun -m crfwi invert (README)")
+    p.add_argument("--max-memory", metavar="SIZE",
+                   help="memory one process may use, e.g. 8GiB: sets physics.shot_chunk to the "
+                        "most shots per solver call that fit (refused if one shot does not)")
     p.set_defaults(func=_cmd_invert)
 
     p = sub.add_parser("models", help="list the model zoo (benchmark files and generators)")

@@ -107,3 +107,15 @@ def test_a_folder_with_a_users_file_is_still_refused(tmp_path):
     with pytest.raises(io.RunFolderError, match="other files"):
         io.RunFolder(folder).check_new()
     assert (folder / ".notes.tmp").exists() and (folder / ".model.npy.abc123.tmp").exists()
+
+
+def test_written_files_have_ordinary_permissions(tmp_path):
+    """0666 less the umask, like any new file (mkstemp's temporaries are owner-only)."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        path = io.save_json(tmp_path / "x.json", {"a": 1})
+    finally:
+        os.umask(mask)
+    assert (path.stat().st_mode & 0o777) == 0o644

@@ -31,12 +31,23 @@ class RunFolderError(ValueError):
     """The output folder cannot be used as asked (holds another run, or no run to resume)."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (readers see the old or the new file, never a mix)."""
+    """Write ``data`` to ``path`` atomically (readers see the old or the new file, never a mix).
+
+    The file gets the permissions of an ordinary new file (0666 less the umask): mkstemp makes
+    its temporary owner-only, which would leave run folders unreadable to a group sharing them.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

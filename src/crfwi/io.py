@@ -31,10 +31,15 @@ class RunFolderError(ValueError):
     """The output folder cannot be used as asked (holds another run, or no run to resume)."""
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# Read once, at import: reading it means setting it, which is not safe while other threads
+# create files.
+_UMASK = _read_umask()
 
 
 def atomic_write(path: str | Path, data: bytes) -> Path:
@@ -47,7 +52,7 @@ def atomic_write(path: str | Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -200,3 +200,95 @@ def test_a_given_wavelet_is_the_source_and_is_validated():
                          (0 * ricker, "all zeros"), (ricker.numpy().astype(complex), "real numbers")):
         with pytest.raises(ValueError, match=message):
             WaveSolver(solver.grid, solver.survey, max_vel=solver.max_vel, wavelet=bad)
+
+
+def _moving_spread(solver):
+    """Per-shot cells of a spread that moves with the shot: shot 0 records on columns 0-5, shot 1
+    on columns 4-9, R = 6 (the tiny survey's first 6 receivers stand for the count)."""
+    rows = torch.ones(2, 6, dtype=torch.long)
+    cols = torch.stack([torch.arange(0, 6), torch.arange(4, 10)])
+    return torch.stack([rows, cols], dim=-1)
+
+
+def _per_shot_solver(solver, cells, mask=None):
+    survey = Survey(source_x=solver.survey.source_x, receiver_x=solver.survey.receiver_x[:6],
+                    freq=solver.survey.freq, dt=solver.survey.dt, nt=solver.survey.nt,
+                    source_depth=10.0, receiver_depth=10.0, pml_width=4)
+    return WaveSolver(solver.grid, survey, max_vel=solver.max_vel, options=solver.options,
+                      dtype=solver.dtype, receiver_locations=cells, receiver_mask=mask)
+
+
+def test_a_spread_per_shot_records_what_the_fixed_spread_records_there():
+    """Field spreads move from shot to shot (issue 13): each shot's traces are the fixed spread's
+    traces at the same cells; the fixed-spread path is unchanged (no mask, same data)."""
+    solver = tiny_solver(nt=60)
+    v = layered(solver.grid)
+    full = solver.simulate(v)
+    moving = _per_shot_solver(solver, _moving_spread(solver))
+    data = moving.simulate(v)
+    assert data.shape == (2, 6, 60)
+    assert torch.allclose(data[0], full[0, 0:6], rtol=1e-9, atol=1e-12)
+    assert torch.allclose(data[1], full[1, 4:10], rtol=1e-9, atol=1e-12)
+    assert torch.allclose(moving.simulate(v, [1]), data[1:], rtol=1e-9, atol=1e-12)
+    assert moving.describe()["receivers"] == "per shot"
+    assert solver.describe()["receivers"] == "fixed spread"
+    assert solver.describe()["masked_receivers"] == 0
+
+
+def test_masked_receivers_predict_zeros_and_carry_no_gradient():
+    """A padded or dead receiver (mask False) predicts zeros, so whatever the observed data hold
+    there (here garbage) changes neither the misfit's gradient nor the Born data. A padded
+    receiver may repeat a live one's cell (FieldData.padded does) without deepwave refusing it."""
+    solver = tiny_solver(nt=60)
+    cells = _moving_spread(solver)
+    cells[1, 5] = cells[1, 4]  # shot 1's last slot is padding, on its last real receiver's cell
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 5] = False
+    mask[0, 2] = False  # a dead trace
+    moving = _per_shot_solver(solver, cells, mask)
+    v0 = layered(moving.grid, 1850.0, 2250.0)
+    observed = moving.simulate(layered(moving.grid))
+    assert float(observed[1, 5].abs().max()) == 0.0 and float(observed[0, 2].abs().max()) == 0.0
+    garbage = observed.clone()
+    garbage[1, 5] = 1e3 * torch.randn(60, dtype=garbage.dtype)
+    garbage[0, 2] = 1e3
+    grads = []
+    for obs in (observed, garbage):
+        v = v0.clone().requires_grad_()
+        predicted = moving.simulate(v)
+        residual = (predicted - obs) * mask.unsqueeze(-1)  # observed masked the same way
+        (0.5 * residual.square().sum()).backward()
+        grads.append(v.grad)
+    assert torch.equal(grads[0], grads[1])
+    # The masked trace adds nothing: the gradient of that trace alone is exactly zero.
+    v = v0.clone().requires_grad_()
+    moving.simulate(v)[0, 2].square().sum().backward()
+    assert float(v.grad.abs().max()) == 0.0
+    born = moving.born(v0, torch.ones(moving.grid.shape, dtype=torch.float64))
+    assert float(born[0, 2].abs().max()) == 0.0 and float(born[0, 1].abs().max()) > 0
+    assert moving.describe()["masked_receivers"] == 2
+
+
+def test_per_shot_geometry_is_validated():
+    solver = tiny_solver(nt=20)
+    cells = _moving_spread(solver)
+    with pytest.raises(ValueError, match=r"receiver_locations.*shape \[2, 6, 2\]"):
+        _per_shot_solver(solver, cells[:, :5])
+    outside = cells.clone()
+    outside[1, 3, 1] = 10
+    with pytest.raises(ValueError, match="receiver 3 of shot 1 lies outside"):
+        _per_shot_solver(solver, outside)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 3] = False  # a masked receiver may sit anywhere: it is ignored
+    _per_shot_solver(solver, outside, mask)
+    twice = cells.clone()
+    twice[0, 1] = twice[0, 0]
+    with pytest.raises(ValueError, match="two receivers of shot 0 fall on the same grid node"):
+        _per_shot_solver(solver, twice)
+    with pytest.raises(ValueError, match="receiver_mask"):
+        _per_shot_solver(solver, cells, torch.ones(2, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="whole cell indices"):
+        _per_shot_solver(solver, cells + 0.5)
+    with pytest.raises(ValueError, match="source of shot 1 lies outside"):
+        WaveSolver(solver.grid, solver.survey, max_vel=solver.max_vel,
+                   source_locations=torch.tensor([[[1, 2]], [[1, 12]]]))

@@ -104,12 +104,66 @@ def _checked_wavelet(wavelet: torch.Tensor | np.ndarray, nt: int) -> torch.Tenso
     return values
 
 
+def _checked_cells(name: str, cells: torch.Tensor | np.ndarray, shape: tuple[int, int],
+                   grid: Grid, mask: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
+    """Cell indices ``[*shape, 2]`` (row, column) as a long tensor; refused unless whole numbers
+    inside ``grid`` (where ``mask`` is True: a masked receiver may sit anywhere)."""
+    values = torch.as_tensor(np.asarray(cells.detach().cpu() if isinstance(cells, torch.Tensor)
+                                        else cells))
+    if tuple(values.shape) != (*shape, 2):
+        raise ValueError(f"`{name}` must have shape [{shape[0]}, {shape[1]}, 2] (shot, "
+                         f"{'source' if shape[1] == 1 else 'receiver'}, row/column), got "
+                         f"{tuple(values.shape)}")
+    if values.dtype.is_complex or values.dtype == torch.bool:
+        raise ValueError(f"`{name}` must hold cell indices, got dtype {values.dtype}")
+    if values.dtype.is_floating_point and not bool((values == values.round()).all()):
+        raise ValueError(f"`{name}` must hold whole cell indices (row, column)")
+    values = values.to(torch.long)
+    live = torch.ones(shape, dtype=torch.bool) if mask is None else _checked_mask(mask, shape)
+    outside = live & ((values < 0) | (values >= torch.tensor(grid.shape))).any(dim=-1)
+    if bool(outside.any()):
+        shot, item = (int(i) for i in outside.nonzero()[0])
+        what = "the source" if shape[1] == 1 else f"receiver {item}"
+        raise ValueError(f"`{name}`: {what} of shot {shot} lies outside the {grid.nz} x {grid.nx} "
+                         f"grid at cell {tuple(values[shot, item].tolist())} "
+                         f"({int(outside.sum())} outside in all)")
+    return values
+
+
+def _checked_mask(mask: torch.Tensor | np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
+    values = torch.as_tensor(np.asarray(mask.detach().cpu() if isinstance(mask, torch.Tensor)
+                                        else mask))
+    if values.dtype != torch.bool or tuple(values.shape) != shape:
+        raise ValueError(f"`receiver_mask` must be a bool array of shape [{shape[0]}, {shape[1]}] "
+                         f"(shot, receiver; True = live), got {values.dtype} {tuple(values.shape)}")
+    return values
+
+
+def _ignore_masked(cells: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked receivers at deepwave's IGNORE_LOCATION: they record nothing, and a padded
+    receiver (which repeats a real one's cell) does not clash with it."""
+    return cells.masked_fill(~mask.unsqueeze(-1), deepwave.IGNORE_LOCATION)
+
+
+def _check_distinct(cells: torch.Tensor, grid: Grid) -> None:
+    """deepwave refuses two active receivers of one shot in one cell; say which and why."""
+    for shot in range(cells.shape[0]):
+        active = cells[shot][(cells[shot] != deepwave.IGNORE_LOCATION).all(dim=-1)]
+        flat = active[:, 0] * grid.nx + active[:, 1]
+        if flat.unique().numel() != flat.numel():
+            first = [int(i) for i in (flat.unsqueeze(0) == flat.unsqueeze(1)).triu(1).nonzero()[0]]
+            raise ValueError(f"two receivers of shot {shot} fall on the same grid node "
+                             f"{tuple(active[first[0]].tolist())}; use a grid spacing <= the "
+                             f"receiver interval ({grid.dx:g} m now) or mask one of them")
+
+
 class WaveSolver:
     """The forward operator G: velocity [nz, nx] (m/s) → data [shot, receiver, time].
 
     Args:
         grid: the model grid.
-        survey: the acquisition; sources and receivers must lie inside ``grid``.
+        survey: the acquisition; sources and receivers must lie inside ``grid``. With
+            ``receiver_locations`` its ``receiver_x`` only counts the receivers per shot (R).
         max_vel: the largest velocity the run may produce (m/s), e.g. the upper velocity bound.
             It fixes deepwave's internal time step and PML; a model faster than it is rejected.
         pml_freq: frequency the PML is tuned to (Hz); default the wavelet's peak frequency.
@@ -119,12 +173,25 @@ class WaveSolver:
         wavelet: the source wavelet ``[nt]`` sampled at ``survey.dt`` (a file's, or one estimated
             from field data, :mod:`crfwi.field.wavelet`); default the survey's Ricker.
             ``survey.freq`` stays the dominant frequency the PML and the sampling check use.
+        source_locations: cells ``[shot, 1, 2]`` (row, column) instead of the survey's (field
+            sources at their own depths).
+        receiver_locations: cells ``[shot, R, 2]``, a spread per shot (a moving or irregular
+            spread; shots with fewer receivers padded to the widest, ``R = survey.n_receivers``)
+            instead of the survey's fixed spread.
+        receiver_mask: bool ``[shot, R]``, False at padded and dead receivers. Their predicted
+            traces are zero (deepwave ignores them, and they are multiplied by 0), so they add
+            nothing to a misfit or its gradient, provided the observed data are zero there too.
+
+    Without the last three the survey's fixed spread is used exactly as before.
     """
 
     def __init__(self, grid: Grid, survey: Survey, *, max_vel: float, pml_freq: float | None = None,
                  options: SolverOptions | None = None, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32,
-                 wavelet: torch.Tensor | np.ndarray | None = None) -> None:
+                 wavelet: torch.Tensor | np.ndarray | None = None,
+                 source_locations: torch.Tensor | np.ndarray | None = None,
+                 receiver_locations: torch.Tensor | np.ndarray | None = None,
+                 receiver_mask: torch.Tensor | np.ndarray | None = None) -> None:
         self.grid = grid
         self.survey = survey
         self.options = options or SolverOptions()
@@ -135,8 +202,25 @@ class WaveSolver:
         self.device = resolve_device(device)
         self.dtype = dtype
         # Validates the geometry (raises naming the shot or receiver outside the model).
-        self.source_locations = survey.source_locations(grid).to(self.device)
-        self.receiver_locations = survey.receiver_locations(grid).to(self.device)
+        if source_locations is None:
+            self.source_locations = survey.source_locations(grid).to(self.device)
+        else:
+            cells = _checked_cells("source_locations", source_locations, (survey.n_shots, 1), grid)
+            self.source_locations = cells.to(self.device)
+        self.per_shot_receivers = receiver_locations is not None
+        if receiver_locations is None:
+            receivers = survey.receiver_locations(grid)
+        else:
+            receivers = _checked_cells("receiver_locations", receiver_locations,
+                                       (survey.n_shots, survey.n_receivers), grid, receiver_mask)
+        self.receiver_mask = None
+        if receiver_mask is not None:
+            self.receiver_mask = _checked_mask(receiver_mask, (survey.n_shots, survey.n_receivers))
+            receivers = _ignore_masked(receivers, self.receiver_mask)
+            self.receiver_mask = self.receiver_mask.to(self.device)
+        if self.per_shot_receivers or self.receiver_mask is not None:
+            _check_distinct(receivers, grid)  # the survey checked its own fixed spread
+        self.receiver_locations = receivers.to(self.device)
         self.wavelet_source = "ricker" if wavelet is None else "given"
         self.wavelet = (survey.wavelet() if wavelet is None else _checked_wavelet(wavelet, survey.nt)
                         ).to(device=self.device, dtype=dtype)
@@ -201,6 +285,12 @@ class WaveSolver:
             raise ValueError(f"`shots` must be indices in 0..{self.n_shots - 1}")
         return index
 
+    def _masked(self, data: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``data`` times the receiver mask of the shots ``index`` (unchanged without a mask)."""
+        if self.receiver_mask is None:
+            return data
+        return data * self.receiver_mask[index].unsqueeze(-1).to(data.dtype)
+
     def _common_kwargs(self) -> dict:
         opt = self.options
         kwargs = dict(
@@ -238,7 +328,7 @@ class WaveSolver:
                 velocity, list(self.grid.spacing), self.survey.dt,
                 receiver_locations=self.receiver_locations[index],
                 **self._geometry(index), **self._common_kwargs())
-        return out.receiver_amplitudes
+        return self._masked(out.receiver_amplitudes, index)
 
     def born(self, velocity: torch.Tensor, perturbation: torch.Tensor,
              shots: Sequence[int] | torch.Tensor | None = None) -> torch.Tensor:
@@ -262,7 +352,7 @@ class WaveSolver:
                 velocity, list(self.grid.spacing), self.survey.dt, dv=perturbation,
                 sc_receiver_locations=self.receiver_locations[index],
                 **self._geometry(index), **self._common_kwargs())
-        return out.sc_receiver_amplitudes
+        return self._masked(out.sc_receiver_amplitudes, index)
 
     def describe(self) -> dict:
         """The settings that define the operator, for run folders."""
@@ -274,4 +364,7 @@ class WaveSolver:
             "gradient_sampling_interval": self.options.gradient_sampling_interval,
             "checkpoint_segments": self.options.checkpoint_segments,
             "time_substeps": self.time_substeps, "wavelet": self.wavelet_source,
+            "receivers": "per shot" if self.per_shot_receivers else "fixed spread",
+            "masked_receivers": (0 if self.receiver_mask is None
+                                 else int((~self.receiver_mask).sum())),
         }

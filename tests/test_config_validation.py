@@ -74,6 +74,14 @@ OUT_OF_RANGE = {
     "inversion.bound_gradient": "clamp", "inversion.fix_water": None,
     "output.metrics_every": 0, "output.checkpoint_every": -3, "output.ntk_every": -1,
     "output.ntk_eigs": 0, "output.figures": None, "output.progress": None,
+    "field.data": "line.txt", "field.zero_scalar_as_one": None, "field.endian": "middle",
+    "field.sample_interval": -0.001, "field.origin": [1.0], "field.dt": -0.002, "field.nt": -1,
+    "field.record_length": -1.0, "field.pad_record": None, "field.f_low": -1.0,
+    "field.f_high": -1.0, "field.mute_velocity": -1.0, "field.mute_t0": -0.1,
+    "field.mute_taper": -0.1, "field.normalise": "l2", "field.wavelet": "ricker",
+    "field.wavelet_dt": -1.0, "field.wavelet_damping": -1.0, "field.wavelet_max_offset": -1.0,
+    "field.well_log": "log.las", "field.well_x": None, "field.water_depth": -1.0,
+    "field.water_velocity": 0.0,
 }
 
 WRONG_TYPE = {int: "x", float: "x", str: 3, bool: 1, list: "x", dict: [1]}
@@ -90,6 +98,7 @@ SENTINELS = [
     ("inversion.shots_per_iteration", 0), ("inversion.misfit", ""), ("inversion.regularizer", ""),
     ("inversion.bands", []), ("inversion.band_iterations", 0), ("inversion.vmin", 0.0),
     ("inversion.vmax", 0.0), ("output.ntk_every", 0), ("preset", ""),
+    ("field.data", ""), ("field.origin", []), ("field.wavelet", ""), ("field.normalise", ""),
 ]
 
 
@@ -116,7 +125,7 @@ def _non_finite(key):
     if FIELDS[key] in (int, float):
         return [math.nan, math.inf, -math.inf]
     if isinstance(config_rules.RULES[key], config_rules.Numbers):
-        width = 2 if key in ("model.origin", "model.window") else 1
+        width = 2 if key in ("model.origin", "model.window", "field.origin") else 1
         return [[bad] + [1.0] * (width - 1) for bad in (math.nan, math.inf)]
     return []
 
@@ -140,6 +149,10 @@ def test_documented_defaults_are_still_accepted(key, value):
     config_from_dict(_data(key, value))
 
 
+_FIELD = {"field": {"data": "line.sgy"}, "model": {"nz": 20, "nx": 40, "spacing": 10.0},
+          "initial": {"kind": "linear", "v_top": 1500.0, "v_bottom": 2500.0}}
+
+
 @pytest.mark.parametrize("data, keys", [
     ({"inversion": {"vmin": 3000.0, "vmax": 2000.0}}, ["inversion.vmin", "inversion.vmax"]),
     ({"data": {"highpass": 130.0}, "survey": {"dt": 0.004}}, ["data.highpass", "survey.dt"]),
@@ -153,12 +166,41 @@ def test_documented_defaults_are_still_accepted(key, value):
     ({"initial": {"path": "m0.npy"}}, ["initial.path", "initial.kind"]),
     ({"initial": {"kind": "linear", "value": 2000.0}}, ["initial.value", "initial.kind"]),
     ({"initial": {"kind": "file"}}, ["initial.kind", "initial.path"]),
+    # A field run (issue 13): [field] keys need field.data; synthetic keys do not apply to it.
+    ({"field": {"f_low": 3.0}}, ["field.f_low", "field.data"]),
+    ({"initial": {"kind": "well"}}, ["initial.kind", "field.data"]),
+    (dict(_FIELD, survey={"nt": 500}), ["survey.nt", "field.nt"]),
+    (dict(_FIELD, model={"nz": 20, "nx": 40}), ["model.spacing", "field.data"]),
+    (dict(_FIELD, data={"highpass": 3.0}), ["data.highpass", "field.f_low"]),
+    (dict(_FIELD, field={"data": "a.sgy", "nt": 100, "record_length": 1.0}),
+     ["field.nt", "field.record_length"]),
+    (dict(_FIELD, field={"data": "a.sgy", "f_low": 9.0, "f_high": 5.0}),
+     ["field.f_low", "field.f_high"]),
+    (dict(_FIELD, field={"data": "a.sgy", "dt": 0.004, "f_high": 200.0}),
+     ["field.f_high", "field.dt"]),
+    (dict(_FIELD, field={"data": "a.sgy", "dt": 0.004, "nt": 301},
+          physics={"gradient_sampling_interval": 2}), ["physics.gradient_sampling_interval",
+                                                        "field.nt"]),
+    (dict(_FIELD, field={"data": "a.sgy", "mute_t0": 0.1}), ["field.mute_t0", "field.mute_velocity"]),
+    (dict(_FIELD, field={"data": "a.sgy", "wavelet_max_offset": 500.0}),
+     ["field.wavelet_max_offset", "field.wavelet"]),
+    (dict(_FIELD, initial={"kind": "smooth"}), ["initial.kind"]),
+    (dict(_FIELD, initial={"kind": "linear", "v_top": 1500.0}), ["initial.kind", "initial.v_bottom"]),
+    (dict(_FIELD, initial={"kind": "well"}), ["initial.kind", "field.well_log"]),
+    (dict(_FIELD, inversion={"fix_water": True}), ["inversion.fix_water", "field.water_depth"]),
 ])
 def test_checks_between_fields_name_both_keys(data, keys):
     with pytest.raises(ConfigError) as info:
         config_from_dict(data)
     for key in keys:
         assert key in str(info.value), str(info.value)
+
+
+def test_a_field_run_config_loads():
+    config = config_from_dict(dict(_FIELD, field={"data": "line.sgy", "wavelet": "estimate",
+                                                  "f_low": 3.0, "mute_velocity": 1500.0,
+                                                  "origin": [0.0, 250.0]}))
+    assert config.field.data == "line.sgy" and config.field.origin == [0.0, 250.0]
 
 
 def test_the_fields_a_preset_reads_are_checked_before_it_is_expanded():

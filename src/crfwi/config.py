@@ -20,6 +20,7 @@ in README). ``--set section.key=value`` overrides any field, the value parsed as
     [representation]  # options of the representation ([representation.options])
     [inversion]       # method, iterations, learning rates, shot batches, bounds
     [output]          # how often to record metrics and checkpoints, figures
+    [field]           # a user's own survey (SEG-Y) instead of a synthetic true model
 """
 
 from __future__ import annotations
@@ -203,6 +204,63 @@ class OutputSection:
 
 
 @dataclass
+class FieldSection:
+    """A user's own survey (issue 13): ``data`` = a SEG-Y line (``.sgy``/``.segy``) or an
+    ``.npz`` (``data`` [S, R, nt], ``dt``, ``source_x`` [S], ``receiver_x`` [R] or [S, R],
+    optional ``source_depth``/``receiver_depth``/``t0``); "" = a synthetic run. Paths are
+    relative to the working directory. With ``data`` set there is no true model: ``[model]``
+    gives only the grid (``nz``, ``nx``, ``spacing``), the geometry comes from the file,
+    ``[survey]`` keeps ``freq`` (the dominant frequency: PML, grid sampling check, the Ricker),
+    ``delay``, ``free_surface`` and ``pml_width``, ``data.shots`` keeps that many shots.
+
+    Reading (crfwi.field.segy): ``zero_scalar_as_one``, ``endian`` (big | little),
+    ``sample_interval`` (s; 0 = from the headers). ``origin`` = [z0, x0]: depth below the datum
+    and inline position (m, line coordinates) of cell (0, 0); [] = automatic: the survey centred
+    laterally (on a whole number of cells from its first position) and z0 = 0, or one cell above
+    the shallowest source or receiver when one lies less than a cell below the datum.
+
+    Modelling time axis: ``dt`` (s; 0 = the file's), ``nt`` or ``record_length`` (s; both 0 = the
+    file's record); ``pad_record`` pads a shorter record with zeros. Preprocessing, applied to
+    observed and predicted data alike (crfwi.field.preprocess): band ``f_low``/``f_high`` (Hz;
+    0 = open), top mute at ``mute_velocity`` (m/s; 0 = none) from ``mute_t0`` with a
+    ``mute_taper`` (s), trace normalisation ``normalise`` = "" | max | rms.
+
+    Wavelet: "" = the Ricker of survey.freq, ``"estimate"`` = least squares at m0 (Pratt 1999;
+    ``wavelet_damping``, traces within ``wavelet_max_offset`` m, 0 = all), or a file (.npy
+    sampled at ``wavelet_dt`` s, 0 = the modelling dt; .sgy/.segy: its first trace).
+
+    ``well_log``: a two-column text/CSV file, depth below the datum (m) and velocity (m/s), at
+    inline ``well_x`` (m): m0 of ``initial.kind = "well"`` and the QC comparison.
+    ``water_depth`` (m, 0 = none): cells above it take ``water_velocity`` in m0 (and are the cells
+    ``inversion.fix_water`` keeps).
+    """
+
+    data: str = ""
+    zero_scalar_as_one: bool = False
+    endian: str = "big"
+    sample_interval: float = 0.0
+    origin: list = field(default_factory=list)
+    dt: float = 0.0
+    nt: int = 0
+    record_length: float = 0.0
+    pad_record: bool = False
+    f_low: float = 0.0
+    f_high: float = 0.0
+    mute_velocity: float = 0.0
+    mute_t0: float = 0.0
+    mute_taper: float = 0.05
+    normalise: str = ""
+    wavelet: str = ""
+    wavelet_dt: float = 0.0
+    wavelet_damping: float = 1e-3
+    wavelet_max_offset: float = 0.0
+    well_log: str = ""
+    well_x: float = 0.0
+    water_depth: float = 0.0
+    water_velocity: float = 1500.0
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     name: str = "run"
@@ -217,6 +275,7 @@ class RunConfig:
     representation: RepresentationSection = field(default_factory=RepresentationSection)
     inversion: InversionSection = field(default_factory=InversionSection)
     output: OutputSection = field(default_factory=OutputSection)
+    field: FieldSection = field(default_factory=FieldSection)
 
 
 # Top-level tables the loader accepts but does not turn into fields (written by crfwi itself).

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 __all__ = ["RULES", "CROSS_CHECKS", "Int", "Float", "Numbers", "Choice", "Resolves", "Text", "Flag",
-           "Table", "problem"]
+           "Table", "FileName", "problem"]
 
 
 def _number(value: Any) -> bool:
@@ -201,6 +201,29 @@ class Table:
         return None
 
 
+@dataclass(frozen=True)
+class FileName:
+    """A file name ending in one of ``suffixes`` (any case), or "" when ``empty``; ``words`` are
+    other accepted values (e.g. "estimate"). Whether the file exists is checked when the run is
+    built: a run folder's config must still load where its data are not."""
+
+    suffixes: tuple[str, ...]
+    empty: bool = True
+    words: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        options = [f'"{w}"' for w in self.words] + (['""'] if self.empty else [])
+        text = f"a file name ending in {', '.join(self.suffixes)}"
+        return f"{', '.join(options)} or {text}" if options else text
+
+    def problem(self, value: Any) -> str | None:
+        if (value == "" and self.empty) or value in self.words:
+            return None
+        if value.strip() and value.lower().endswith(self.suffixes):
+            return None
+        return f"must be {self.describe()}"
+
+
 # Names owned by other modules, imported when a config is checked.
 def _presets() -> list[str]:
     from . import presets
@@ -223,7 +246,11 @@ def _models() -> list[str]:
 def _initial_kinds() -> tuple[str, ...]:
     from . import zoo
 
-    return zoo.INITIAL_KINDS
+    return zoo.INITIAL_KINDS + FIELD_INITIAL_KINDS
+
+
+# Initial models a field run adds (crfwi.field.survey): a well log, smoothed and extended.
+FIELD_INITIAL_KINDS = ("well",)
 
 
 def _constant_readings() -> list[str]:
@@ -350,6 +377,30 @@ RULES: dict[str, Any] = {
     "output.ntk_eigs": POSITIVE,
     "output.figures": Flag(),
     "output.progress": Flag(),
+
+    "field.data": FileName((".sgy", ".segy", ".npz")),
+    "field.zero_scalar_as_one": Flag(),
+    "field.endian": Choice(("big", "little"), "byte order"),
+    "field.sample_interval": Float(min=0, unit="s", note="0 = from the SEG-Y headers"),
+    "field.origin": Numbers(lengths=(0, 2), note="[z0, x0] in metres; empty = automatic"),
+    "field.dt": Float(min=0, unit="s", note="0 = the file's sample interval"),
+    "field.nt": Int(min=0, note="0 = from field.record_length"),
+    "field.record_length": Float(min=0, unit="s", note="0 = the file's record"),
+    "field.pad_record": Flag(),
+    "field.f_low": Float(min=0, unit="Hz", note="0 = no low cut"),
+    "field.f_high": Float(min=0, unit="Hz", note="0 = no high cut"),
+    "field.mute_velocity": Float(min=0, unit="m/s", note="0 = no mute"),
+    "field.mute_t0": Float(min=0, unit="s"),
+    "field.mute_taper": Float(min=0, unit="s"),
+    "field.normalise": Choice(("max", "rms"), "trace normalisation", empty=True),
+    "field.wavelet": FileName((".npy", ".sgy", ".segy"), words=("estimate",)),
+    "field.wavelet_dt": Float(min=0, unit="s", note="0 = the modelling dt"),
+    "field.wavelet_damping": Float(min=0, unit=""),
+    "field.wavelet_max_offset": Float(min=0, unit="m", note="0 = all traces"),
+    "field.well_log": FileName((".txt", ".csv", ".dat", ".tsv")),
+    "field.well_x": Float(unit="m"),
+    "field.water_depth": Float(min=0, unit="m", note="0 = no water layer"),
+    "field.water_velocity": Float(min=0, strict=True, unit="m/s"),
 }
 
 
@@ -375,12 +426,23 @@ def _bounds(c) -> str | None:
     return None
 
 
+def _time_axis(c) -> tuple[float, int, str, str]:
+    """The modelling (dt, nt) and the keys that set them: [survey]'s, or for a field run
+    [field]'s (0 where the file decides: checked when the run is built)."""
+    if not c.field.data:
+        return c.survey.dt, c.survey.nt, "survey.dt", "survey.nt"
+    f = c.field
+    nt = f.nt or (int(f.record_length / f.dt + 1e-6) + 1 if f.record_length and f.dt else 0)
+    return f.dt, nt, "field.dt", "field.nt" if f.nt else "field.record_length"
+
+
 def _sampling(c) -> str | None:
     # Survey's own check, here with the keys the user wrote: the Ricker's band reaches ~2.5 f_peak.
-    s = c.survey
-    if 0.5 / s.dt < 2.5 * s.freq:
-        return (f"`survey.dt` = {s.dt:g} s cannot sample the `survey.freq` = {s.freq:g} Hz wavelet "
-                f"(Nyquist {0.5 / s.dt:g} Hz < 2.5 x peak); use survey.dt <= {1 / (5 * s.freq):.4g} s")
+    dt, _, key, _ = _time_axis(c)
+    freq = c.survey.freq
+    if dt and 0.5 / dt < 2.5 * freq:
+        return (f"`{key}` = {dt:g} s cannot sample the `survey.freq` = {freq:g} Hz wavelet "
+                f"(Nyquist {0.5 / dt:g} Hz < 2.5 x peak); use {key} <= {1 / (5 * freq):.4g} s")
     return None
 
 
@@ -401,16 +463,21 @@ def _highpass(c) -> str | None:
 
 
 def _bands(c) -> str | None:
-    nyquist = 0.5 / c.survey.dt
-    above = [b for b in c.inversion.bands if b >= nyquist]
+    dt, _, key, _ = _time_axis(c)
+    bands = [("inversion.bands", b) for b in c.inversion.bands]
+    if c.field.data:
+        bands += [(f"field.{k}", getattr(c.field, k)) for k in ("f_low", "f_high")]
+    above = [(k, b) for k, b in bands if dt and b >= 0.5 / dt]
     if above:
-        return (f"`inversion.bands` = {above[0]:g} Hz must be below the Nyquist frequency "
-                f"{nyquist:g} Hz of `survey.dt` = {c.survey.dt:g} s")
+        return (f"`{above[0][0]}` = {above[0][1]:g} Hz must be below the Nyquist frequency "
+                f"{0.5 / dt:g} Hz of `{key}` = {dt:g} s")
     return None
 
 
 def _shots(c) -> str | None:
     s = c.survey
+    if c.field.data:
+        return None  # the file's shots are counted when the run is built
     count, where = (len(s.shots), "survey.shots") if s.shots else (s.n_shots, "survey.n_shots")
     if c.data.shots > count:
         return f"`data.shots` = {c.data.shots} exceeds the survey's {count} shots (`{where}`)"
@@ -419,13 +486,14 @@ def _shots(c) -> str | None:
 
 def _time_steps(c) -> str | None:
     # deepwave refuses a gradient stride that does not divide nt, and more segments than steps.
-    nt, phys = c.survey.nt, c.physics
-    if nt % phys.gradient_sampling_interval:
+    _, nt, _, key = _time_axis(c)
+    phys = c.physics
+    if nt and nt % phys.gradient_sampling_interval:
         return (f"`physics.gradient_sampling_interval` = {phys.gradient_sampling_interval} must "
-                f"divide `survey.nt` = {nt}")
-    if phys.checkpoint_segments > nt:
+                f"divide `{key}` = {nt}" + (" samples" if key != "survey.nt" else ""))
+    if nt and phys.checkpoint_segments > nt:
         return (f"`physics.checkpoint_segments` = {phys.checkpoint_segments} exceeds the "
-                f"`survey.nt` = {nt} time steps")
+                f"`{key}` = {nt} time steps")
     return None
 
 
@@ -447,5 +515,85 @@ def _initial(c) -> str | None:
     return None
 
 
+# ------------------------------------------------------------------------------------------------
+# A field run ([field] data = a file): no true model, the geometry and time axis from the file.
+
+# Keys of other sections that a field run does not use, with what replaces them.
+_NOT_IN_FIELD_RUNS = {
+    "preset": "a preset is a synthetic setup", "model.name": "[model] gives only the grid",
+    "model.origin": "use field.origin", "model.window": "[model] gives only the grid",
+    "model.options": "[model] gives only the grid", "model.data_dir": "[model] gives only the grid",
+    **{f"survey.{k}": "the geometry comes from field.data" for k in (
+        "n_shots", "shot_spacing", "first_shot", "shots", "receiver_spacing", "source_depth",
+        "receiver_depth")},
+    "survey.dt": "use field.dt", "survey.nt": "use field.nt or field.record_length",
+    "data.noise": "field data bring their own", "data.noise_seed": "field data bring their own",
+    "data.highpass": "use field.f_low", "data.highpass_order": "use field.f_low",
+}
+# [field] options that mean something only with another [field] key set.
+_FIELD_NEEDS = {"mute_t0": "mute_velocity", "mute_taper": "mute_velocity", "well_x": "well_log",
+                "water_velocity": "water_depth", "wavelet_dt": "wavelet",
+                "wavelet_damping": "wavelet", "wavelet_max_offset": "wavelet"}
+
+
+def _changed(c, key: str) -> bool:
+    """Whether ``key`` differs from its default (the dataclasses' own defaults)."""
+    from . import config
+
+    section, _, name = key.rpartition(".")
+    node, default = (getattr(c, section), getattr(config.RunConfig(), section)) if section else (
+        c, config.RunConfig())
+    return getattr(node, name) != getattr(default, name)
+
+
+def _field(c) -> str | None:
+    f = c.field
+    if not f.data:
+        changed = [k for k in RULES if k.startswith("field.") and _changed(c, k)]
+        if changed:
+            return f"`{changed[0]}` needs `field.data` (the survey's SEG-Y or .npz file)"
+        if c.initial.kind in FIELD_INITIAL_KINDS:
+            return "initial.kind = 'well' needs `field.data` and `field.well_log`"
+        return None
+    for key, why in _NOT_IN_FIELD_RUNS.items():
+        if _changed(c, key):
+            return f"`{key}` does not apply to a field run (`field.data` is set): {why}"
+    if not (c.model.nz and c.model.nx and c.model.spacing):
+        return ("a field run (`field.data`) needs `model.nz`, `model.nx` and `model.spacing`: "
+                "the grid to invert on")
+    if f.nt and f.record_length:
+        return "give `field.nt` or `field.record_length`, not both"
+    if f.f_low and f.f_high and f.f_low >= f.f_high:
+        return f"`field.f_low` = {f.f_low:g} Hz must be below `field.f_high` = {f.f_high:g} Hz"
+    for option, needs in _FIELD_NEEDS.items():
+        if _changed(c, f"field.{option}") and not getattr(f, needs):
+            return f"`field.{option}` needs `field.{needs}`"
+    if f.wavelet_dt and not f.wavelet.lower().endswith(".npy"):
+        return "`field.wavelet_dt` applies to a .npy `field.wavelet` (SEG-Y gives its own)"
+    if (f.wavelet_damping != 1e-3 or f.wavelet_max_offset) and f.wavelet != "estimate":
+        return "`field.wavelet_damping`/`wavelet_max_offset` need `field.wavelet` = \"estimate\""
+    if c.inversion.fix_water and not f.water_depth:
+        return "`inversion.fix_water` in a field run needs `field.water_depth` (the water layer)"
+    if f.normalise and c.output.ntk_every:
+        return ("`output.ntk_every` needs linear preprocessing (Born data); drop "
+                "`field.normalise` or the NTK")
+    return _field_initial(c)
+
+
+def _field_initial(c) -> str | None:
+    init = c.initial
+    needs = {"linear": ("v_top", "v_bottom"), "constant": ("value",), "file": (), "well": ()}
+    if init.kind not in needs:
+        return (f"initial.kind = {init.kind!r} reads the true model; a field run has none: use "
+                "`initial.kind` = file, linear, constant or well")
+    missing = [k for k in needs[init.kind] if not getattr(init, k)]
+    if missing:
+        return (f"initial.kind = {init.kind!r} in a field run needs `initial.{missing[0]}` "
+                "(there is no true model to read it from)")
+    if init.kind == "well" and not c.field.well_log:
+        return "initial.kind = 'well' needs `field.well_log`"
+    return None
+
+
 CROSS_CHECKS: tuple[Callable[[Any], str | None], ...] = (
-    _bounds, _sampling, _first_shot, _highpass, _bands, _shots, _time_steps, _initial)
+    _field, _bounds, _sampling, _first_shot, _highpass, _bands, _shots, _time_steps, _initial)

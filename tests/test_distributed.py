@@ -184,6 +184,37 @@ def test_partition_is_balanced_contiguous_and_complete():
     assert partition([3, 5, 8], 1, 2) == [8]
 
 
+def test_block_gradients_sum_to_the_batch_gradient(toy_config):
+    """What the all_reduce relies on: each rank's block, scaled as the whole batch, adds up to
+    the batch's misfit and ∂J/∂m, also from a rank that holds only its own shots' data."""
+    import torch
+
+    from crfwi.experiment import build_experiment
+    from crfwi.inversion import Inversion
+
+    experiment = build_experiment(load_config(toy_config), device="cpu")
+    observed = experiment.observed_data()
+    model = experiment.velocity_model()
+    velocity = model().detach()
+    batch = [0, 2, 3]
+    whole = Inversion(model, experiment.solver, observed)
+    loss, grad = whole.model_gradient(velocity, batch)
+    parts = []
+    for rank in range(2):
+        mine = partition(batch, rank, 2)
+        held = Inversion(model, experiment.solver, observed[mine], observed_shots=mine)
+        parts.append(held.model_gradient(velocity, mine, scale=4 / len(batch)))
+    assert sum(p[0] for p in parts) == pytest.approx(loss, rel=1e-6)
+    torch.testing.assert_close(parts[0][1] + parts[1][1], grad, rtol=1e-5,
+                               atol=1e-6 * grad.abs().max().item())
+    held = Inversion(model, experiment.solver, observed[[2, 3]], observed_shots=[2, 3])
+    with pytest.raises(ValueError, match="no observed data for shot 0"):
+        held.model_gradient(velocity, [0])
+    with pytest.raises(ValueError, match="observed_shots"):
+        Inversion(model, experiment.solver, observed[[2, 3]], observed_shots=[2, 2])
+    assert whole.model_gradient(velocity, [])[0] == 0.0  # a rank without shots adds nothing
+
+
 def test_parse_size():
     assert parse_size("8GiB") == 8 * 2**30 == parse_size("8G") == parse_size("8 gib")
     assert parse_size("16GB") == 16 * 10**9 and parse_size("512MiB") == 512 * 2**20

@@ -91,7 +91,11 @@ def _invert_as_rank(args: argparse.Namespace, overrides: list[str], budget: int 
     from .config import load_config
     from .runner import RunInterrupted, resume_inversion, run_inversion
 
-    ranks = distributed.init(args.device)
+    try:
+        ranks = distributed.init(args.device)
+    except distributed.RankFailed as err:
+        print(f"crfwi: error: {err}", file=sys.stderr)
+        return 1
     common = dict(device=args.device, progress=not args.quiet, ranks=ranks, max_memory=budget)
     try:
         if args.resume:

@@ -196,6 +196,7 @@ class Inversion:
         else:  # one all_reduce of [∂J/∂m, loss]; every process gets the batch's sum
             loss, grad = self.ranks.sum_gradient(local, tuple(self.solver.grid.shape))
         velocity = rendered[0]
+        grad = grad.to(velocity.dtype)
         if not math.isfinite(loss):
             raise FloatingPointError(f"the misfit became {loss} at iteration {self.iteration + 1}; "
                                      "lower the learning rate")

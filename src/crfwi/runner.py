@@ -248,9 +248,11 @@ class _Run:
         return tensors
 
     def _checksum(self) -> tuple[float, float]:
+        """Σ and Σ|·| of θ and the optimiser state: equal on every rank unless they diverged."""
         with torch.no_grad():
-            flat = torch.cat([t.detach().reshape(-1).double() for t in self._theta()])
-            return float(flat.sum()), float(flat.abs().sum())
+            sums = torch.stack([torch.stack([t.double().sum(), t.double().abs().sum()])
+                                for t in self._theta()]).sum(0).tolist()
+        return sums[0], sums[1]
 
     def loop(self, *, progress: bool) -> None:
         cfg, ranks = self.config, self.ranks

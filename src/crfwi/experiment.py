@@ -3,11 +3,15 @@
 true model (zoo) → grid, survey (maybe decimated) → solver → observed data (maybe degraded);
 initial model m0; bounds; water mask; method → representation → velocity model, misfit and
 regulariser. Nothing here runs the optimisation (see :mod:`crfwi.inversion`).
+
+A field run (``[field] data``, :mod:`crfwi.field.survey`) has no true model (``true_model`` is
+None): its observed data are the user's, read and preprocessed when the experiment is built.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,17 +25,23 @@ from .physics import SolverOptions, WaveSolver, resolve_device
 # scale, scaled by the preset's cpu/paper source-frequency ratio at its cpu scale; without a
 # preset the paper's bands below the data's usable band (crfwi.misfits.multiscale_bands).
 
-__all__ = ["Experiment", "build_experiment", "build_grid_and_true_model", "build_survey"]
+if TYPE_CHECKING:
+    from .field.survey import FieldRun
+
+__all__ = ["Experiment", "build_experiment", "build_grid_and_true_model", "build_survey",
+           "memory_estimate", "shot_count"]
 
 
 @dataclass
 class Experiment:
-    """Everything an inversion needs, built once from a config."""
+    """Everything an inversion needs, built once from a config. A field run has no
+    ``true_model`` (None) and holds its survey in ``field``; ``kept_shots`` are then the file's
+    shots used."""
 
     config: RunConfig
     grid: Grid
     survey: Survey
-    true_model: np.ndarray
+    true_model: np.ndarray | None
     initial_model: np.ndarray
     fixed_mask: np.ndarray | None
     bounds: tuple[float, float]
@@ -40,6 +50,7 @@ class Experiment:
     method: methods.Method
     kept_shots: list[int] | None = None
     memory_checked: bool = field(default=False, repr=False)
+    field: "FieldRun | None" = None
 
     def check_memory(self) -> None:
         """Refuse (ConfigError naming the keys) a run whose data and wavefields cannot fit in
@@ -47,12 +58,15 @@ class Experiment:
         later the run's own arrays hold some of that memory."""
         if not self.memory_checked:
             estimate = memory_estimate(self.config, self.grid, self.survey.n_shots,
-                                       self.survey.n_receivers, self.device)
+                                       self.survey.n_receivers, self.device, nt=self.survey.nt)
             resources.check_memory(estimate, str(self.device))
             self.memory_checked = True
 
     def clean_data(self) -> torch.Tensor:
         """Data simulated in the true model, ``[shot, receiver, time]`` (deterministic)."""
+        if self.true_model is None:
+            raise ValueError("a field run has no true model to simulate; its observed data are "
+                             "the file's (observed_data)")
         with torch.no_grad():
             return self.solver.simulate(torch.as_tensor(self.true_model, device=self.device))
 
@@ -62,7 +76,11 @@ class Experiment:
 
     def observed_data_and_record(self) -> tuple[torch.Tensor, dict]:
         """The observed data and a record of what was done to them (the run folder's
-        ``data.json``: σ0, noise level, seed and SNR, low-cut filter, kept shots)."""
+        ``data.json``: σ0, noise level, seed and SNR, low-cut filter, kept shots). A field run's
+        are the file's, preprocessed and masked as the solver's predictions are, and its record
+        says what was read and done (crfwi.field.survey)."""
+        if self.field is not None:
+            return self.field.observed, dict(self.field.record)
         cfg = self.config.data
         self.check_memory()  # the first thing a run allocates at full size is these data
         data = self.clean_data()
@@ -173,33 +191,58 @@ class Experiment:
         return model.to(self.device)
 
 
-def build_grid_and_true_model(config: RunConfig, *, before_load=None) -> tuple[Grid, np.ndarray]:
+def build_grid_and_true_model(config: RunConfig, *, before_load=None
+                              ) -> tuple[Grid, np.ndarray | None]:
     """The grid and the true model on it (see :class:`~crfwi.config.ModelSection`);
     ``before_load(grid)`` is called once the grid is known: before the model is made on it (a
-    benchmark file at its own grid is read first, to know its grid)."""
+    benchmark file at its own grid is read first, to know its grid). A field run: its grid
+    (model.nz, nx, spacing) and None."""
+    if config.field.data:
+        grid = Grid(config.model.nz, config.model.nx, config.model.spacing)
+        (before_load or (lambda grid: None))(grid)
+        return grid, None
     true_model, grid = _load_true_model(config, before_load or (lambda grid: None))
     return grid, true_model
 
 
+def shot_count(config: RunConfig) -> tuple[int, int, int]:
+    """(shots, receivers per shot, time samples) a run of ``config`` simulates: counted from
+    the config the way :func:`build_survey` places them, without placing them; for a field run
+    read from the file's headers (and its time axis; :mod:`crfwi.field.survey`)."""
+    s = config.survey
+    if config.field.data:
+        from .field import survey as field_survey
+
+        headers = field_survey.read_field_headers(config)
+        shots = field_survey.kept_shots(config, headers.n_shots)
+        nt = field_survey.time_axis(config, headers)[1]
+        return len(shots), int(headers.receivers_per_shot[shots].max()), nt
+    n_shots = len(s.shots) if s.shots else s.n_shots
+    if config.data.shots:
+        n_shots = min(n_shots, config.data.shots)
+    return n_shots, 0, s.nt
+
+
 def memory_estimate(config: RunConfig, grid: Grid, n_shots: int | None = None,
                     n_receivers: int | None = None,
-                    device: str | torch.device = "cpu") -> resources.MemoryEstimate:
+                    device: str | torch.device = "cpu", *,
+                    nt: int | None = None) -> resources.MemoryEstimate:
     """:func:`crfwi.resources.estimate_memory_bytes` for ``config`` on ``grid``. Without
-    ``n_shots``/``n_receivers`` (the survey not built yet) they are counted from the config the
-    way :func:`build_survey` places them, without placing them."""
-    s, inv, phys = config.survey, config.inversion, config.physics
-    if n_shots is None:
-        n_shots = len(s.shots) if s.shots else s.n_shots
-        if config.data.shots:
-            n_shots = min(n_shots, config.data.shots)
-    if n_receivers is None:
-        spacing = s.receiver_spacing or grid.dx
-        n_receivers = int(grid.extent[1] / spacing + 1e-9) + 1
+    ``n_shots``/``n_receivers``/``nt`` (the survey not built yet) they are counted by
+    :func:`shot_count` (receivers of a synthetic run: one per ``survey.receiver_spacing``)."""
+    inv, phys = config.inversion, config.physics
+    if n_shots is None or n_receivers is None or nt is None:
+        counted = shot_count(config)
+        n_shots = counted[0] if n_shots is None else n_shots
+        nt = counted[2] if nt is None else nt
+        if n_receivers is None:
+            spacing = config.survey.receiver_spacing or grid.dx
+            n_receivers = counted[1] or int(grid.extent[1] / spacing + 1e-9) + 1
     batch = inv.shots_per_iteration if 0 < inv.shots_per_iteration < n_shots else n_shots
     return resources.estimate_memory_bytes(
-        nz=grid.nz, nx=grid.nx, nt=s.nt, n_shots=n_shots, n_receivers=n_receivers,
-        shots_at_once=min(phys.shot_chunk or batch, batch), pml_width=s.pml_width,
-        free_surface=s.free_surface, accuracy=phys.accuracy,
+        nz=grid.nz, nx=grid.nx, nt=nt, n_shots=n_shots, n_receivers=n_receivers,
+        shots_at_once=min(phys.shot_chunk or batch, batch), pml_width=config.survey.pml_width,
+        free_surface=config.survey.free_surface, accuracy=phys.accuracy,
         gradient_sampling_interval=phys.gradient_sampling_interval,
         checkpoint_segments=phys.checkpoint_segments, storage=phys.storage,
         storage_compression=phys.storage_compression, device=str(device))
@@ -274,13 +317,27 @@ def build_survey(config: RunConfig, grid: Grid) -> Survey:
         receiver_spacing=s.receiver_spacing or None, **depth, **common)
 
 
-def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu") -> Experiment:
-    """Build the true model, survey, initial model, bounds and solver of a run; validates all of it."""
+def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
+                     estimate: bool = True) -> Experiment:
+    """Build the true model, survey, initial model, bounds and solver of a run; validates all of it.
+
+    A field run (``[field] data``) reads and preprocesses its survey here, and with
+    ``field.wavelet = "estimate"`` simulates all shots once at m0 for the wavelet;
+    ``estimate=False`` skips that (the Ricker stands in), for checks that must not simulate."""
     device = resolve_device(device)
     try:
         method = methods.resolve(config.inversion.method)
     except ValueError as err:
         raise ConfigError(f"inversion.method: {err}") from None
+    if config.field.data:
+        from .field.survey import build_field_experiment
+
+        def field_fits(grid: Grid, n_shots: int, n_receivers: int, nt: int) -> None:
+            estimate_ = memory_estimate(config, grid, n_shots, n_receivers, device, nt=nt)
+            resources.check_memory(estimate_.without(resources.GRADIENT_TERMS), str(device))
+
+        return build_field_experiment(config, device=device, method=method, estimate=estimate,
+                                      check_memory=field_fits)
 
     def fits(grid: Grid) -> None:
         # Before anything of the run's size is made: survey.nt = 1e12 would otherwise fail in

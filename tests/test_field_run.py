@@ -16,6 +16,7 @@ import torch
 
 from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment, memory_estimate
+from crfwi.field import qc
 from crfwi.field.segy import read_model_segy, read_segy
 from crfwi.geometry import Grid, Survey, ricker
 from crfwi.inversion import Inversion, make_optimizer
@@ -165,7 +166,8 @@ def test_masked_traces_carry_no_gradient(line):
     exp = experiment_of(folder, field={"f_low": 3.0, "mute_velocity": 3000.0})
     velocity = torch.as_tensor(exp.initial_model).requires_grad_()
     predicted = exp.solver.simulate(velocity)
-    assert float(predicted[1, 5].abs().max()) == 0.0 and float(predicted[3, 12:].abs().max()) == 0
+    values = predicted.detach()
+    assert float(values[1, 5].abs().max()) == 0.0 and float(values[3, 12:].abs().max()) == 0.0
     predicted[1, 5].square().sum().add(predicted[3, 13].square().sum()).backward()
     assert float(velocity.grad.abs().max()) == 0.0
     # Whatever the observed data hold at masked traces, the misfit's gradient is the same.
@@ -192,3 +194,101 @@ def test_the_estimated_wavelet_matches_the_files(line):
     record = exp.observed_data_and_record()[1]["wavelet"]
     assert correlation > 0.95, (correlation, record)
     assert record["source"] == "estimate" and record["misfit_after"] < record["misfit_before"]
+
+
+def test_qc_writes_segy_figures_and_the_well_comparison(line, tmp_path):
+    folder, _ = line
+    exp = experiment_of(folder, field={"well_log": str(folder / "well.csv"),
+                                       "well_x": LINE_X0 + WELL_X})
+    truth = true_model()
+    summary = qc.write_field_outputs(exp, truth, tmp_path)
+    for name in ("model.segy", "predicted.segy", "wavelet.npy", "figures/gathers.png",
+                 "figures/well.png"):
+        assert (tmp_path / name).is_file() and name in summary["files"]
+    fit = summary["data_fit_final"]
+    assert fit["total_relative"] < 1e-4 < summary["data_fit_initial"]["total_relative"]
+    assert len(fit["l2"]) == 4
+    well = summary["well"]
+    assert well["rms_final"] < 1e-3 < well["rms_initial"]
+    assert well["column"] == int(WELL_X / GRID.dx)
+    # The model comes back on the survey's coordinates; the predicted data on its geometry.
+    back = read_model_segy(tmp_path / "model.segy")
+    np.testing.assert_array_equal(back.model, truth)
+    assert back.origin == (0.0, LINE_X0) and back.grid == GRID
+    predicted = read_segy(tmp_path / "predicted.segy")
+    original = read_segy(folder / "line.sgy")
+    np.testing.assert_allclose(predicted.receiver_inline, original.receiver_inline)
+    assert list(np.flatnonzero(~predicted.live)) == list(np.flatnonzero(~original.live))
+    live = original.live
+    np.testing.assert_allclose(predicted.traces[live], original.traces[live], rtol=0,
+                               atol=1e-4 * np.abs(original.traces[live]).max())
+
+
+def test_memory_is_counted_from_the_files_headers(line):
+    folder, _ = line
+    config = config_from_dict(field_config(folder))
+    estimate = memory_estimate(config, GRID)
+    counted = memory_estimate(config, GRID, 4, 14, nt=NT)
+    assert estimate.total() == counted.total()
+    assert memory_estimate(config_from_dict({**field_config(folder), "data": {"shots": 2}}),
+                           GRID).total() < estimate.total()
+
+
+def _refusal(config: dict, *words: str) -> str:
+    with pytest.raises((ConfigError, ValueError)) as info:
+        build_experiment(config_from_dict(config))
+    message = str(info.value)
+    assert "\n" not in message
+    for word in words:
+        assert word in message, message
+    return message
+
+
+def test_bad_inputs_name_the_key_or_the_file(line, tmp_path):
+    folder, _ = line
+    base = field_config(folder)
+    missing = tmp_path / "nowhere.sgy"
+    _refusal({**base, "field": {**base["field"], "data": str(missing)}}, "field.data", str(missing))
+    # A wavelet with signal past the record, and one that is not 1-D.
+    long = np.sin(np.arange(3 * NT) / 5.0)
+    np.save(tmp_path / "long.npy", long)
+    _refusal({**base, "field": {**base["field"], "wavelet": str(tmp_path / "long.npy")}},
+             "field.wavelet", "long.npy", f"nt = {NT}")
+    np.save(tmp_path / "flat.npy", np.ones((2, 30)))
+    _refusal({**base, "field": {**base["field"], "wavelet": str(tmp_path / "flat.npy")}},
+             "field.wavelet", "flat.npy")
+    _refusal({**base, "field": {**base["field"], "wavelet": str(tmp_path / "none.npy")}},
+             "field.wavelet", "none.npy")
+    # Sources outside the grid: an origin that leaves the survey's far end off the model, and
+    # a grid too narrow for the survey (automatic origin).
+    _refusal({**base, "field": {**base["field"], "origin": [0.0, LINE_X0 + 100.0]}},
+             "field.origin", "outside the model", "line.sgy")
+    _refusal({**base, "model": {"nx": 30, "nz": 20, "spacing": 10.0},
+              "field": {**base["field"], "origin": []}}, "model.nx", "line.sgy")
+    _refusal({**base, "field": {**base["field"], "well_log": str(tmp_path / "no.csv"),
+                                "well_x": 1.0}}, "field.well_log", "no.csv")
+    (tmp_path / "bad.csv").write_text("depth,velocity\n0,1500\n10,1600,3\n")
+    _refusal({**base, "field": {**base["field"], "well_log": str(tmp_path / "bad.csv"),
+                                "well_x": 1.0}}, "field.well_log", "bad.csv", "line 3")
+    _refusal({**base, "data": {"shots": 9}}, "data.shots", "line.sgy")
+    _refusal({**base, "field": {**base["field"], "nt": 400}}, "field.nt", "pad_record")
+    # The file's 2 ms cannot sample a 120 Hz wavelet (known only once the file is read).
+    _refusal({**base, "survey": {"freq": 120.0}}, "field.dt", "survey.freq")
+
+
+def test_an_npz_survey_and_a_well_start(line, tmp_path):
+    """The same survey as arrays (.npz), started from the smoothed well log with a water layer."""
+    folder, data = line
+    receivers = np.stack([np.pad(_receivers(k), (0, 14 - COUNTS[k]), mode="edge")
+                          for k in range(4)])
+    np.savez(tmp_path / "line.npz", data=data[:3], dt=DT, source_x=np.array(SOURCES[:3]),
+             receiver_x=receivers[:3], source_depth=10.0, receiver_depth=10.0)
+    config = field_config(folder, data=str(tmp_path / "line.npz"), origin=[0.0, 0.0],
+                          well_log=str(folder / "well.csv"), well_x=WELL_X, water_depth=45.0)
+    config["initial"] = {"kind": "well", "sigma": 30.0}
+    exp = build_experiment(config_from_dict(config))
+    assert exp.survey.n_shots == 3 and exp.observed_data().shape == (3, 14, NT)
+    m0 = exp.initial_model
+    assert np.all(m0[:5] == 1500.0) and np.all(m0 == m0[:, :1])  # water, then 1-D
+    assert 1900.0 < m0[-1, 0] <= 2300.0
+    assert exp.bounds == (1400.0, 2600.0)

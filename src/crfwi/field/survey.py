@@ -21,6 +21,7 @@ Every mistake in the inputs is a :class:`~crfwi.config.ConfigError` naming the k
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +29,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from .. import signal, zoo
 from ..config import ConfigError, RunConfig
@@ -36,11 +36,12 @@ from ..geometry import Grid, Survey
 from ..physics import SolverOptions, WaveSolver
 from .acquisition import FieldData, GridAcquisition, map_to_grid
 from .preprocess import Preprocessing
+from .qc import read_well_log, well_profile
 from .segy import load_traces, scan_segy
 from .wavelet import estimate_wavelet, load_wavelet
 
 __all__ = ["FieldRun", "FieldSolver", "build_field_experiment", "read_field_headers",
-           "read_well_log", "automatic_origin", "initial_model"]
+           "kept_shots", "time_axis", "automatic_origin", "initial_model"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,10 +112,10 @@ def _npz(path: Path) -> FieldData:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as err:
-        raise ConfigError(f"field.data: cannot read {path} as .npz ({err})") from None
+        raise ConfigError(f"`field.data`: cannot read {path} as .npz ({err})") from None
     missing = [k for k in ("data", "dt", "source_x", "receiver_x") if k not in arrays]
     if missing:
-        raise ConfigError(f"field.data: {path} lacks the array `{missing[0]}` (needs data, dt, "
+        raise ConfigError(f"`field.data`: {path} lacks the array `{missing[0]}` (needs data, dt, "
                           "source_x, receiver_x)")
     try:
         return FieldData.from_arrays(
@@ -123,23 +124,33 @@ def _npz(path: Path) -> FieldData:
             receiver_depth=arrays.get("receiver_depth", 0.0), t0=float(arrays.get("t0", 0.0)),
             name=str(path))
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"field.data: {path}: {err}") from None
+        raise ConfigError(f"`field.data`: {path}: {err}") from None
 
 
 def read_field_headers(config: RunConfig) -> FieldData:
     """The survey of ``config.field.data``: SEG-Y headers only (samples later, for the shots
-    kept), or a whole ``.npz``. ConfigError naming ``field.data`` and the file otherwise."""
+    kept), or a whole ``.npz``. ConfigError naming ``field.data`` and the file otherwise.
+    Remembered while the file is unchanged: a memory plan asks for the counts many times."""
     f = config.field
     path = Path(f.data).expanduser()
     if not path.is_file():
-        raise ConfigError(f"field.data: file not found: {path}")
+        raise ConfigError(f"`field.data`: file not found: {path}")
+    stat = path.stat()
+    return _headers(str(path), str(path.resolve()), stat.st_mtime_ns, stat.st_size,
+                    f.zero_scalar_as_one, f.endian, f.sample_interval)
+
+
+@functools.lru_cache(maxsize=2)
+def _headers(name: str, resolved: str, mtime: int, size: int, zero_scalar_as_one: bool,
+             endian: str, sample_interval: float) -> FieldData:
+    path = Path(name)
     if path.suffix.lower() == ".npz":
         return _npz(path)
     try:
-        return scan_segy(path, zero_scalar_as_one=f.zero_scalar_as_one, endian=f.endian,
-                         sample_interval=f.sample_interval or None)
+        return scan_segy(path, zero_scalar_as_one=zero_scalar_as_one, endian=endian,
+                         sample_interval=sample_interval or None)
     except (OSError, ValueError) as err:  # SegyError names the file
-        raise ConfigError(f"field.data: {err}") from None
+        raise ConfigError(f"`field.data`: {err}") from None
 
 
 def kept_shots(config: RunConfig, n_shots: int) -> list[int]:
@@ -156,16 +167,21 @@ def time_axis(config: RunConfig, field: FieldData) -> tuple[float, int, int]:
     f = config.field
     shift = field.t0 / field.dt
     if abs(shift - round(shift)) > 1e-6:
-        raise ConfigError(f"field.data: the first sample of {field.name} is at t0 = {field.t0:g} s, "
+        raise ConfigError(f"`field.data`: the first sample of {field.name} is at t0 = {field.t0:g} s, "
                           f"not a whole number of samples (dt = {field.dt:g} s)")
     shift = int(round(shift))
     if shift > 0 and not (f.mute_velocity and f.mute_t0 >= field.t0):
-        raise ConfigError(f"field.data: {field.name} starts at t0 = {field.t0:g} s after the shot; "
+        raise ConfigError(f"`field.data`: {field.name} starts at t0 = {field.t0:g} s after the shot; "
                           f"the first {field.t0:g} s were not recorded: set field.mute_velocity "
                           f"and field.mute_t0 >= {field.t0:g} s so both sides mute them")
     dt = f.dt or field.dt
     length = (field.nt + shift - 1) * field.dt
     nt = f.nt or int(math.floor((f.record_length or length) / dt + 1e-6)) + 1
+    if (nt - 1) * dt > length * (1 + 1e-9) + 1e-12 and not f.pad_record:
+        key = "field.nt" if f.nt else "field.record_length"
+        raise ConfigError(f"`{key}`: {nt} samples at {dt:g} s ({(nt - 1) * dt:g} s) run past the "
+                          f"record of {field.name} ({length:g} s); shorten it, or set "
+                          "field.pad_record = true to fit zeros after the record's end")
     return dt, nt, shift
 
 
@@ -216,45 +232,6 @@ def _survey(config: RunConfig, acq: GridAcquisition, grid: Grid, dt: float, nt: 
 
 # ------------------------------------------------------------------------------------------------
 # Initial model
-def read_well_log(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(depth [n] m below the datum, increasing; velocity [n] m/s) from a two-column text or CSV
-    file (comma, semicolon, tab or space separated; ``#`` comments and a header line allowed).
-    ValueError naming the file and the line otherwise."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise ValueError(f"well log {path}: not found")
-    rows = []
-    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
-        words = line.split("#")[0].replace(",", " ").replace(";", " ").split()
-        if not words:
-            continue
-        try:
-            values = [float(w) for w in words]
-        except ValueError:
-            if rows:
-                raise ValueError(f"well log {path}, line {number}: not two numbers: {line.strip()!r}")
-            continue  # a header before the first numbers
-        if len(values) != 2:
-            raise ValueError(f"well log {path}, line {number}: {len(values)} columns, need 2 "
-                             "(depth m, velocity m/s)")
-        rows.append(values)
-    log = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
-    if len(log) < 2:
-        raise ValueError(f"well log {path}: needs at least two (depth, velocity) rows")
-    depth, velocity = log[:, 0], log[:, 1]
-    if not (np.all(np.isfinite(log)) and np.all(velocity > 0) and np.all(np.diff(depth) > 0)):
-        raise ValueError(f"well log {path}: depths must increase and velocities be finite and > 0")
-    return depth, velocity
-
-
-def well_profile(well: tuple[np.ndarray, np.ndarray], depths: np.ndarray, sigma: float,
-                 dz: float) -> np.ndarray:
-    """The log at ``depths`` (linear interpolation, constant beyond its ends), Gaussian-smoothed
-    over ``sigma`` metres (``sigma / dz`` samples, edges replicated)."""
-    profile = np.interp(depths, *well)
-    return ndimage.gaussian_filter1d(profile, sigma / dz, mode="nearest") if sigma > 0 else profile
-
-
 def initial_model(config: RunConfig, grid: Grid, z0: float,
                   well: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
     """m0 of a field run [nz, nx] (m/s, float32): ``initial.kind`` file, linear (v_top at the
@@ -305,7 +282,7 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method, e
     try:
         data = headers.select(shots) if headers.traces is not None else load_traces(headers, shots)
     except (OSError, ValueError) as err:
-        raise ConfigError(f"field.data: {err}") from None
+        raise ConfigError(f"`field.data`: {err}") from None
     acq = _placed(config, data, grid)
     survey = _survey(config, acq, grid, dt, nt)
     try:

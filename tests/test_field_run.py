@@ -292,3 +292,30 @@ def test_an_npz_survey_and_a_well_start(line, tmp_path):
     assert np.all(m0[:5] == 1500.0) and np.all(m0 == m0[:, :1])  # water, then 1-D
     assert 1900.0 < m0[-1, 0] <= 2300.0
     assert exp.bounds == (1400.0, 2600.0)
+
+
+def _runner_knows_field_runs() -> bool:
+    from crfwi import runner
+
+    return hasattr(runner, "shot_count")  # imported by the runner's field-run change
+
+
+@pytest.mark.skipif(not _runner_knows_field_runs(),
+                    reason="runner.py does not write field runs yet (issue 13 runner change)")
+def test_a_field_run_folder(line, tmp_path):
+    """Through the runner: no true model, the QC files written, resumable."""
+    from crfwi.runner import resume_inversion, run_inversion
+
+    folder, _ = line
+    config = config_from_dict({**field_config(folder, well_log=str(folder / "well.csv"),
+                                              well_x=LINE_X0 + WELL_X),
+                               "output": {"metrics_every": 1, "checkpoint_every": 1}})
+    result = run_inversion(config, tmp_path / "run", device="cpu", progress=False)
+    for name in ("qc.json", "model.segy", "predicted.segy", "wavelet.npy", "figures/gathers.png",
+                 "figures/well.png", "figures/models.png", "data.json"):
+        assert (result.folder / name).is_file(), name
+    assert not (result.folder / "true.npy").exists()
+    assert result.metrics["data_misfit_relative"] < result.initial_metrics["data_misfit_relative"]
+    longer = resume_inversion(tmp_path / "run", overrides=["inversion.iterations=6"],
+                              device="cpu", progress=False)
+    assert longer.metrics["iterations"] == 6

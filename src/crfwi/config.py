@@ -217,7 +217,7 @@ class FieldSection:
     ``sample_interval`` (s; 0 = from the headers). ``origin`` = [z0, x0]: depth below the datum
     and inline position (m, line coordinates) of cell (0, 0); [] = automatic: the survey centred
     laterally (on a whole number of cells from its first position) and z0 = 0, or one cell above
-    the shallowest source or receiver when one lies less than a cell below the datum.
+    the shallowest source or receiver when one lies less than half a cell below the datum.
 
     Modelling time axis: ``dt`` (s; 0 = the file's), ``nt`` or ``record_length`` (s; both 0 = the
     file's record); ``pad_record`` pads a shorter record with zeros. Preprocessing, applied to

@@ -80,6 +80,7 @@ class Experiment:
         are the file's, preprocessed and masked as the solver's predictions are, and its record
         says what was read and done (crfwi.field.survey)."""
         if self.field is not None:
+            self.check_memory()  # read when built; checked here with the gradient's history
             return self.field.observed, dict(self.field.record)
         cfg = self.config.data
         self.check_memory()  # the first thing a run allocates at full size is these data

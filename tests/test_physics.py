@@ -292,3 +292,19 @@ def test_per_shot_geometry_is_validated():
     with pytest.raises(ValueError, match="source of shot 1 lies outside"):
         WaveSolver(solver.grid, solver.survey, max_vel=solver.max_vel,
                    source_locations=torch.tensor([[[1, 2]], [[1, 12]]]))
+
+
+@needs_cuda
+def test_cuda_per_shot_spread_and_mask_match_cpu():
+    cpu = tiny_solver(nt=60)
+    cells = _moving_spread(cpu)
+    mask = torch.ones(2, 6, dtype=torch.bool)
+    mask[1, 5] = False
+    moving = _per_shot_solver(cpu, cells, mask)
+    gpu = WaveSolver(moving.grid, moving.survey, max_vel=moving.max_vel, options=moving.options,
+                     dtype=torch.float64, device="cuda", receiver_locations=cells,
+                     receiver_mask=mask)
+    v = layered(moving.grid)
+    data_cpu, data_gpu = moving.simulate(v), gpu.simulate(v.cuda()).cpu()
+    assert float(data_gpu[1, 5].abs().max()) == 0.0
+    assert torch.allclose(data_gpu, data_cpu, rtol=1e-9, atol=1e-12 * data_cpu.abs().max())

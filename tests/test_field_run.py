@@ -190,7 +190,7 @@ def test_the_estimated_wavelet_matches_the_files(line):
                         initial={"kind": "well", "v_top": 0.0, "v_bottom": 0.0, "sigma": 20.0})
     estimated = exp.solver.wavelet.double().numpy()
     truth = np.pad(true_wavelet(), (0, NT - 120))
-    correlation = float(np.dot(estimated, truth) / np.linalg.norm(estimated) / np.linalg.norm(truth))
+    correlation = float(estimated @ truth / np.linalg.norm(estimated) / np.linalg.norm(truth))
     record = exp.observed_data_and_record()[1]["wavelet"]
     assert correlation > 0.95, (correlation, record)
     assert record["source"] == "estimate" and record["misfit_after"] < record["misfit_before"]

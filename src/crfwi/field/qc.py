@@ -7,8 +7,9 @@ What can be checked instead, and is written into the run folder by :func:`write_
 * one shot's observed, predicted and residual gathers (:func:`plot_gathers`), the data as the
   misfit compares them (preprocessed alike, masked traces left out);
 * a well log (:func:`read_well_log`; also m0 of ``initial.kind = "well"``), the only direct
-  measurement of the earth most surveys have (:func:`well_comparison`): the inverted profile at the well against the log, with the RMS
-  misfit of the initial and the final model, and a figure (:func:`plot_well`);
+  measurement of the earth most surveys have (:func:`well_comparison`): the inverted profile at
+  the well against the log, with the RMS misfit of the initial and the final model, and a
+  figure (:func:`plot_well`);
 * the final model and its predicted data as SEG-Y for other software (:func:`write_model`,
   :func:`write_predicted`), on the survey's own coordinates.
 """
@@ -29,7 +30,8 @@ from .segy import write_data_segy, write_model_segy
 if TYPE_CHECKING:
     from ..experiment import Experiment
 
-__all__ = ["read_well_log", "well_profile", "shot_misfits", "predicted_data", "plot_gathers", "well_comparison", "plot_well",
+__all__ = ["read_well_log", "well_profile", "shot_misfits", "predicted_data", "plot_gathers",
+           "well_comparison", "plot_well",
            "write_model", "write_predicted", "write_field_outputs"]
 
 
@@ -49,7 +51,8 @@ def read_well_log(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             values = [float(w) for w in words]
         except ValueError:
             if rows:
-                raise ValueError(f"well log {path}, line {number}: not two numbers: {line.strip()!r}")
+                raise ValueError(f"well log {path}, line {number}: not two numbers: "
+                                 f"{line.strip()!r}")
             continue  # a header before the first numbers
         if len(values) != 2:
             raise ValueError(f"well log {path}, line {number}: {len(values)} columns, need 2 "
@@ -91,7 +94,8 @@ def predicted_data(experiment: "Experiment", model: Any, *, shot_chunk: int = 0)
 
 def shot_misfits(observed: Any, predicted: Any) -> dict:
     """Per shot: the l2 misfit ½‖d_pred − d_obs‖² (the run's loss is their sum, for the l2
-    misfit) and the relative residual ‖d_pred − d_obs‖ / ‖d_obs‖ (1 = no better than zero data)."""
+    misfit) and the relative residual ‖d_pred − d_obs‖ / ‖d_obs‖ (1 = no better than zero
+    data)."""
     obs = torch.as_tensor(observed).double().cpu()
     pred = torch.as_tensor(predicted).double().cpu()
     residual = (pred - obs).flatten(1).norm(dim=1)
@@ -156,8 +160,8 @@ def well_comparison(experiment: "Experiment", model: Any) -> dict | None:
             "rms_initial_vs_smoothed_log": rms(initial, smooth)}
 
 
-def plot_well(comparison: dict, path: str | Path, *, log: tuple[np.ndarray, np.ndarray] | None = None
-              ) -> Path:
+def plot_well(comparison: dict, path: str | Path, *,
+              log: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
     """Velocity against depth at the well: the log (``log``, all its samples, else at the grid's
     depths), the initial and the inverted profile, the RMS misfits in the legend."""
     from ..plotting import _new_figure, _png_path, _save

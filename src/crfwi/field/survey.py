@@ -158,7 +158,8 @@ def kept_shots(config: RunConfig, n_shots: int) -> list[int]:
     if config.data.shots > n_shots:
         raise ConfigError(f"`data.shots` = {config.data.shots} exceeds the {n_shots} shots of "
                           f"{config.field.data} (`field.data`)")
-    return signal.decimate_shots(n_shots, config.data.shots) if config.data.shots else list(range(n_shots))
+    keep = config.data.shots
+    return signal.decimate_shots(n_shots, keep) if keep else list(range(n_shots))
 
 
 def time_axis(config: RunConfig, field: FieldData) -> tuple[float, int, int]:
@@ -167,12 +168,12 @@ def time_axis(config: RunConfig, field: FieldData) -> tuple[float, int, int]:
     f = config.field
     shift = field.t0 / field.dt
     if abs(shift - round(shift)) > 1e-6:
-        raise ConfigError(f"`field.data`: the first sample of {field.name} is at t0 = {field.t0:g} s, "
-                          f"not a whole number of samples (dt = {field.dt:g} s)")
+        raise ConfigError(f"`field.data`: the first sample of {field.name} is at t0 = "
+                          f"{field.t0:g} s, not a whole number of samples (dt = {field.dt:g} s)")
     shift = int(round(shift))
     if shift > 0 and not (f.mute_velocity and f.mute_t0 >= field.t0):
-        raise ConfigError(f"`field.data`: {field.name} starts at t0 = {field.t0:g} s after the shot; "
-                          f"the first {field.t0:g} s were not recorded: set field.mute_velocity "
+        raise ConfigError(f"`field.data`: {field.name} starts at t0 = {field.t0:g} s after the "
+                          f"shot; the first {field.t0:g} s were not recorded: set field.mute_velocity "
                           f"and field.mute_t0 >= {field.t0:g} s so both sides mute them")
     dt = f.dt or field.dt
     length = (field.nt + shift - 1) * field.dt
@@ -265,8 +266,8 @@ def water_rows(config: RunConfig, grid: Grid, z0: float) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------
-def build_field_experiment(config: RunConfig, *, device: torch.device, method, estimate: bool = True,
-                           check_memory: Callable[[Grid, int, int, int], None] = lambda *a: None):
+def build_field_experiment(config: RunConfig, *, device: torch.device, method,
+                           estimate: bool = True, check_memory: Callable[[Grid, int, int, int], None] = lambda *a: None):
     """The :class:`~crfwi.experiment.Experiment` of a field run (see the module docstring).
     ``estimate=False`` leaves the wavelet estimate out (the Ricker stands in): for checks that
     must not simulate. ``check_memory(grid, n_shots, n_receivers, nt)`` runs before the samples
@@ -299,7 +300,8 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method, e
     try:
         observed = prep.apply_observed(recorded, data.dt, offsets=padded.offset, live=mask)
     except ValueError as err:
-        raise ConfigError(f"`field.nt`/`field.record_length`/`field.dt` on {data.name}: {err}") from None
+        raise ConfigError(f"`field.nt`/`field.record_length`/`field.dt` on {data.name}: "
+                          f"{err}") from None
 
     well = None
     if f.well_log:
@@ -417,11 +419,14 @@ def _record(config: RunConfig, run: FieldRun, headers: FieldData, dt: float, nt:
         "n_shots_in_file": headers.n_shots, "field_records": data.field_record.tolist(),
         "traces": data.n_traces, "masked_traces": int((~data.live).sum()),
         "padded_slots": int(run.mask.size - data.n_traces),
-        "receivers_per_shot": [int(data.receivers_per_shot.min()), int(data.receivers_per_shot.max())],
-        "origin": list(acq.origin), "origin_from": "field.origin" if config.field.origin else "automatic",
+        "receivers_per_shot": [int(data.receivers_per_shot.min()),
+                               int(data.receivers_per_shot.max())],
+        "origin": list(acq.origin),
+        "origin_from": "field.origin" if config.field.origin else "automatic",
         "line_azimuth_deg": data.line.azimuth, "mapping_error_m": error,
         "time": {"file_dt": data.dt, "file_nt": data.nt, "t0": data.t0, "samples_shifted": shift,
                  "dt": dt, "nt": nt},
-        "preprocessing": run.preprocessing.describe(), "observed_std": float(observed.double().std()),
+        "preprocessing": run.preprocessing.describe(),
+        "observed_std": float(observed.double().std()),
         "wavelet": wavelet, "notes": list(data.notes),
     }

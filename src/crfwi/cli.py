@@ -38,10 +38,16 @@ def _default_out(name: str, method: str) -> Path:
 def _print_metrics(result) -> None:
     stream = sys.stdout
     m, m0 = result.metrics, result.initial_metrics
-    print(f"{'':12s}{'SSIM':>8s}{'MSE':>10s}{'MAE':>9s}{'PSNR':>8s}", file=stream)
-    for label, row in (("initial", m0), ("inverted", m)):
-        print(f"{label:12s}{row['ssim']:8.4f}{row['mse']:10.4f}{row['mae']:9.4f}{row['psnr']:8.2f}",
-              file=stream)
+    if "ssim" not in m:  # a field run: no true model; data fit and the well (qc.json)
+        print(f"{'':12s}{'data misfit':>12s}{'well RMS':>10s}", file=stream)
+        for label, row in (("initial", m0), ("inverted", m)):
+            well = "-" if row.get("well_rms") is None else f"{row['well_rms']:.0f} m/s"
+            print(f"{label:12s}{row['data_misfit_relative']:12.4f}{well:>10s}", file=stream)
+    else:
+        print(f"{'':12s}{'SSIM':>8s}{'MSE':>10s}{'MAE':>9s}{'PSNR':>8s}", file=stream)
+        for label, row in (("initial", m0), ("inverted", m)):
+            print(f"{label:12s}{row['ssim']:8.4f}{row['mse']:10.4f}{row['mae']:9.4f}"
+                  f"{row['psnr']:8.2f}", file=stream)
     print(f"results: {result.folder}  ({m['iterations']} iterations, {m['seconds']:.1f} s)", file=stream)
 
 
@@ -274,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     p.add_argument("--preset", help="a paper setup (see `crfwi presets`); CONFIG becomes optional")
     p.add_argument("--scale", choices=["paper", "cpu"], help="the preset's scale (default paper)")
-    p.add_argument("--init", choices=["smooth", "linear", "constant"],
+    p.add_argument("--init", choices=["smooth", "linear", "constant", "file", "well"],
                    help="shorthand for --set initial.kind=KIND")
     p.add_argument("--method", help="shorthand for --set inversion.method=NAME")
     p.add_argument("--iterations", type=int, help="shorthand for --set inversion.iterations=N")

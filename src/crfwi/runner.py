@@ -10,6 +10,11 @@ Run folder layout::
     model.npy initial.npy true.npy   final, initial and true model [nz, nx] in m/s
     figures/models.png figures/convergence.png figures/shot.png
 
+A field run (``[field] data``) has no true model: no true.npy and no model metrics (its history
+holds the loss, the data misfit); instead qc.json (data fit per shot at m0 and at the end, the
+well-log comparison), model.segy, predicted.segy, wavelet.npy and figures/gathers.png,
+figures/well.png (:func:`crfwi.field.qc.write_field_outputs`).
+
 A shot-parallel run (``ranks``, :mod:`crfwi.distributed`) goes through the same code: every rank
 builds the same experiment and model, rank 0 makes the observed data and shares them, and only
 rank 0 reads or writes the folder, so a checkpoint holds no rank-specific state and resumes with
@@ -33,7 +38,8 @@ import torch
 from . import __version__, io, metrics, regularizers, resources
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
 from .distributed import RankFailed, Ranks
-from .experiment import Experiment, build_experiment, build_grid_and_true_model, memory_estimate
+from .experiment import (Experiment, build_experiment, build_grid_and_true_model, memory_estimate,
+                         shot_count)
 from .inversion import Inversion, make_optimizer
 
 __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "plan_shot_chunk",
@@ -108,6 +114,10 @@ def _meta(config: RunConfig, experiment: Experiment, n_params: int, ranks: Ranks
         "solver": experiment.solver.describe(), "n_shots": experiment.survey.n_shots,
         "source_x": list(experiment.survey.source_x), "params": n_params,
         "metric_definitions": metrics.DEFINITIONS, **ranks.describe(),
+        **({} if experiment.field is None else {"field": {
+            "file": experiment.field.data.name, "shots": experiment.field.shots,
+            "origin": list(experiment.field.origin),
+            "wavelet": experiment.field.record["wavelet"]["source"]}}),
     }
 
 
@@ -224,6 +234,8 @@ class _Run:
         self.monitor.save(self.folder.path)
 
     def record_metrics(self, row: dict) -> dict:
+        if self.experiment.true_model is None:  # a field run: its loss is the only score
+            return {}
         values = metrics.evaluate(_render(self.model), self.experiment.true_model)
         row.update({k: values[k] for k in TRACKED_METRICS})
         return values
@@ -280,7 +292,7 @@ class _Run:
                                    "seconds": round(self.elapsed, 4),
                                    "step_seconds": round(state.seconds, 4)}
                             if state.iteration % every == 0 or state.iteration == total:
-                                last_ssim = self.record_metrics(row)["ssim"]
+                                last_ssim = self.record_metrics(row).get("ssim")
                             if self.monitor is not None and self.monitor.due(state.iteration):
                                 self.record_kernel(row)
                             self.history.append(row)
@@ -319,12 +331,25 @@ class _Run:
         exp = self.experiment
         final = _render(self.model)
         true = exp.true_model
-        final_metrics = metrics.evaluate(final, true)
-        initial_metrics = metrics.evaluate(exp.initial_model, true)
         folder = self.folder
         io.save_npy(folder / io.RunFolder.MODEL, final)
         io.save_npy(folder / "initial.npy", exp.initial_model)
-        io.save_npy(folder / "true.npy", true)
+        if true is not None:
+            final_metrics = metrics.evaluate(final, true)
+            initial_metrics = metrics.evaluate(exp.initial_model, true)
+            io.save_npy(folder / "true.npy", true)
+        else:  # a field run: scored by its data fit and a well log (crfwi.field.qc)
+            from .field import qc
+
+            report = qc.write_field_outputs(exp, final, folder.path,
+                                            figures=self.config.output.figures,
+                                            shot_chunk=self.config.physics.shot_chunk)
+            io.save_json(folder / "qc.json", report)
+            well = report["well"] or {}
+            final_metrics = {"data_misfit_relative": report["data_fit_final"]["total_relative"],
+                             "well_rms": well.get("rms_final")}
+            initial_metrics = {"data_misfit_relative": report["data_fit_initial"]["total_relative"],
+                               "well_rms": well.get("rms_initial")}
         if self.config.output.figures:
             self.figures(final)
         summary = dict(final_metrics)
@@ -345,12 +370,15 @@ class _Run:
 
         exp = self.experiment
         figs = self.folder.figures
-        plotting.plot_models({"true": exp.true_model, "initial": exp.initial_model,
-                              f"inverted ({self.label})": final},
-                             exp.grid, figs / "models.png",
-                             title=self.config.note or None)
+        panels = {"initial": exp.initial_model, f"inverted ({self.label})": final}
+        if exp.true_model is not None:
+            panels = {"true": exp.true_model, **panels}
+        plotting.plot_models(panels, exp.grid, figs / "models.png", title=self.config.note or None)
         plotting.plot_convergence(self.history, figs / "convergence.png",
-                                  keys=("loss", "mse", "ssim"))
+                                  keys=("loss", "mse", "ssim") if exp.true_model is not None
+                                  else ("loss",))
+        if exp.field is not None:
+            return  # its gathers and well figures: crfwi.field.qc, written by finish
         shot = exp.survey.n_shots // 2
         with torch.no_grad():
             predicted = exp.solver.simulate(torch.as_tensor(final, device=exp.device), [shot])[0]
@@ -378,16 +406,14 @@ def plan_shot_chunk(config: RunConfig, budget: int, *, device: str = "cpu", rank
         changed = dataclasses.replace(config, physics=dataclasses.replace(config.physics, **physics))
         return memory_estimate(changed, grid, device="cuda" if cuda else "cpu")
 
-    chunk = resources.plan_shot_chunk(estimate, budget, most=share, nt=config.survey.nt,
+    chunk = resources.plan_shot_chunk(estimate, budget, most=share, nt=shot_count(config)[2],
                                       physics=dataclasses.asdict(config.physics))
     return 0 if chunk >= share else chunk
 
 
 def _batch_size(config: RunConfig) -> int:
-    s, inv = config.survey, config.inversion
-    n_shots = len(s.shots) if s.shots else s.n_shots
-    if config.data.shots:
-        n_shots = min(n_shots, config.data.shots)
+    inv = config.inversion
+    n_shots = shot_count(config)[0]  # a field run's from the file's headers
     return inv.shots_per_iteration if 0 < inv.shots_per_iteration < n_shots else n_shots
 
 
@@ -405,7 +431,7 @@ def check_run(config: RunConfig, *, max_memory: int | None = None, device: str =
     data: ``crfwi invert --nproc N`` refuses bad input this way before it starts a process.
     Returns ``config`` with the planned ``physics.shot_chunk``."""
     config = _with_budget(config, max_memory, device, Ranks(world_size=ranks))
-    experiment = build_experiment(config, device="cpu")
+    experiment = build_experiment(config, device="cpu", estimate=False)
     model = experiment.velocity_model()
     make_optimizer(model, lr=config.inversion.lr or None, grid_lr=config.inversion.grid_lr or None)
     experiment.misfit()

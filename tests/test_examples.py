@@ -22,6 +22,12 @@ def test_example_runs(example, tmp_path, monkeypatch, capsys):
         if data is None:
             pytest.skip("benchmark models not found: set CRFWI_DATA_DIR to a folder with models.json")
         monkeypatch.setenv("CRFWI_DATA_DIR", str(data))
+    if "[field]" in example.read_text():  # its survey file is made by examples/make_field_line.py
+        import runpy
+
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr("sys.argv", ["make_field_line.py", str(tmp_path)])
+        runpy.run_path(str(example.parent / "make_field_line.py"), run_name="__main__")
     code = main(["invert", str(example), "--out", str(tmp_path / "run"), "--quiet",
                  "--set", "inversion.iterations=2", "--set", "output.figures=false"])
     assert code == 0, capsys.readouterr().err

@@ -10,21 +10,9 @@ import pytest
 from crfwi import io
 from crfwi.cli import main
 from crfwi.inversion import Inversion
+from toy import TOY_HEAD
 
-TOY = """
-name = "toy"
-seed = 3
-[model]
-name = "layered"
-nz = 16
-nx = 32
-spacing = 20.0
-[survey]
-n_shots = 4
-freq = 8.0
-dt = 0.004
-nt = 200
-[initial]
+TOY = TOY_HEAD + """[initial]
 kind = "smooth"
 sigma = 200.0
 [inversion]

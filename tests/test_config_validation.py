@@ -12,6 +12,7 @@ import pytest
 from crfwi import config_rules, resources
 from crfwi.cli import main
 from crfwi.config import ConfigError, RunConfig, config_from_dict, load_config, read_toml
+from toy import TOY_HEAD
 
 
 def _fields():
@@ -293,20 +294,7 @@ def test_available_memory_is_read():
     assert resources.available_memory_bytes("device", "cpu") is None
 
 
-TOY = """
-name = "toy"
-seed = 3
-[model]
-name = "layered"
-nz = 16
-nx = 32
-spacing = 20.0
-[survey]
-n_shots = 4
-freq = 8.0
-dt = 0.004
-nt = 200
-[inversion]
+TOY = TOY_HEAD + """[inversion]
 iterations = 2
 [output]
 figures = false

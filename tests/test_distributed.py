@@ -27,21 +27,9 @@ from crfwi.config import ConfigError, load_config
 from crfwi.distributed import partition
 from crfwi.resources import parse_size
 from crfwi.runner import plan_shot_chunk
+from toy import TOY_HEAD
 
-TOY = """
-name = "toy"
-seed = 3
-[model]
-name = "layered"
-nz = 16
-nx = 32
-spacing = 20.0
-[survey]
-n_shots = 4
-freq = 8.0
-dt = 0.004
-nt = 200
-[initial]
+TOY = TOY_HEAD + """[initial]
 kind = "smooth"
 sigma = 200.0
 [inversion]

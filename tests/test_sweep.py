@@ -173,7 +173,7 @@ def test_named_sweeps_expand(monkeypatch):
     ablations = load_sweep("ablations")
     assert {r.scenario for r in ablations.runs} == {"literal-grid", "table-2e12", "table-2e14",
                                                    "constant-minimum", "raw-start", "grid-lr-64",
-                                                   "grid-lr-512"}
+                                                   "grid-lr-512", "inward-bound"}
     paper = load_sweep("paper-marmousi", overrides=["scale=paper"])
     assert {r.key.split("/")[0] for r in paper.runs} == {"marmousi-paper"}
     assert paper.runs[0].data["scale"] == "paper"

@@ -129,7 +129,7 @@ def build(name: str, grid: Grid, **kwargs) -> Representation:
 # The velocity model m_θ = bound(m0 + s · (F_θ(x) − F_θ0(x)))
 # --------------------------------------------------------------------------------------------
 
-BOUND_GRADIENTS = ("straight-through", "zero")
+BOUND_GRADIENTS = ("straight-through", "inward", "zero")
 STARTS = ("centred", "raw")
 
 
@@ -150,12 +150,48 @@ def float32_bounds(vmin: float, vmax: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+class _InwardClamp(torch.autograd.Function):
+    """clamp(u, low, high) whose backward passes the gradient wherever a descent step moves the
+    cell inwards: inside the bounds always, above ``high`` only if ∂J/∂m > 0, below ``low`` only
+    if ∂J/∂m < 0. Its forward-mode derivative (the NTK's J_m) is the identity, as the
+    straight-through bound's: the kernel is a linearisation and has no one-sided form."""
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(u: torch.Tensor, low: float, high: float) -> torch.Tensor:
+        return u.clamp(low, high)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        u, low, high = inputs
+        ctx.save_for_backward(u)
+        ctx.low, ctx.high = low, high
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (u,) = ctx.saved_tensors
+        outward = ((u > ctx.high) & (grad < 0)) | ((u < ctx.low) & (grad > 0))
+        return torch.where(outward, torch.zeros_like(grad), grad), None, None
+
+    @staticmethod
+    def jvp(ctx, du: torch.Tensor, *_):
+        return du
+
+
 def bound(model: torch.Tensor, low: float, high: float, *, gradient: str = "straight-through") -> torch.Tensor:
     """``model`` clamped to ``[low, high]``.
 
     ``gradient = "straight-through"`` (default): the value is clamped, the derivative is the
     identity everywhere, so a cell outside the bounds still tells the parameters which way to go
     (written as ``u + (clamp(u) − u).detach()``, which forward- and reverse-mode AD both handle).
+    But nothing then stops the misfit from pushing a clamped cell further out, and through the
+    shared parameters of a network that can run away: LR-FWI from the constant start on the salt
+    stand-in ended with 79 % of its cells outside the bounds and unbounded values from −58 to
+    +390 km/s (MPE-FWI 17 %; BENCHMARKS.md §10.8).
+    ``"inward"``: the value is clamped and a cell outside the bounds passes its gradient only when
+    a descent step moves it back inside (:class:`_InwardClamp`); no cell is frozen on its way
+    back, none is pushed further out.
     ``"zero"``: a plain clamp, whose derivative is 0 outside the bounds -- the cells there are
     frozen until the parameters move them back by way of other cells (measured at initialisation
     from constant starts: up to 40 % of WinFWI's, 33 % of LR-FWI's and all of LRG-FWI's cells on
@@ -163,6 +199,8 @@ def bound(model: torch.Tensor, low: float, high: float, *, gradient: str = "stra
     """
     if gradient == "zero":
         return model.clamp(low, high)
+    if gradient == "inward":
+        return _InwardClamp.apply(model, float(low), float(high))
     if gradient != "straight-through":
         raise ValueError(f"`bound_gradient` must be one of {', '.join(BOUND_GRADIENTS)}, got {gradient!r}")
     return model + (model.clamp(low, high) - model).detach()

@@ -27,3 +27,13 @@ def test_benchmark_file_as_stored_and_derived_bounds(benchmark_data):
     assert exp.solver.max_vel == pytest.approx(exp.bounds[1])
     assert exp.fixed_mask is not None and exp.fixed_mask[0].all()
     assert np.array_equal(exp.initial_model[exp.fixed_mask], exp.true_model[exp.fixed_mask])
+
+
+def test_a_run_folder_from_the_minimum_era_still_builds():
+    """Before the default became "mean", every resolved config recorded constant = "minimum",
+    whatever the kind; such a smooth-start run must still build (to resume or analyse it)."""
+    config = config_from_dict({"model": {"name": "layered", "nz": 12, "nx": 20, "spacing": 20.0},
+                               "survey": {"n_shots": 2, "nt": 50},
+                               "initial": {"kind": "smooth", "constant": "minimum"}})
+    exp = build_experiment(config, device="cpu")
+    assert exp.initial_model.shape == (12, 20)

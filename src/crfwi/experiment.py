@@ -368,7 +368,9 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
     initial_model = zoo.initial_model(
         true_model, grid, init.kind, sigma=init.sigma, v_top=init.v_top or None,
         v_bottom=init.v_bottom or None, value=init.value or None, path=init.path or None,
-        constant=init.constant, water_mask=fixed_mask)
+        # The reading of a constant start; every config carries a value (run folders from before
+        # the default became "mean" record "minimum" for any kind), so only a constant start uses it.
+        constant=init.constant if init.kind == "constant" else "mean", water_mask=fixed_mask)
 
     inv = config.inversion
     lo = float(min(true_model.min(), initial_model.min()))

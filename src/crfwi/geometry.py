@@ -121,6 +121,16 @@ class Grid:
         return {"nz": self.nz, "nx": self.nx, "dz": self.dz, "dx": self.dx}
 
 
+def _check_wavelet_sampling(freq: float, dt: float) -> None:
+    """The wavelet must be sampled: keep its significant band (~2.5 f_peak) below Nyquist.
+    (Shared by :class:`Survey` and :class:`crfwi.geometry3d.Survey3D`.)"""
+    nyquist = 0.5 / dt
+    if nyquist < 2.5 * freq:
+        raise ValueError(
+            f"`dt` = {dt:g} s cannot sample a {freq:g} Hz Ricker wavelet "
+            f"(Nyquist {nyquist:g} Hz < 2.5 x peak); use dt <= {1 / (5 * freq):.4g} s")
+
+
 def ricker(freq: float, nt: int, dt: float, delay: float | None = None) -> torch.Tensor:
     """Ricker wavelet, shape ``[nt]`` (float64).
 
@@ -192,12 +202,7 @@ class Survey:
         if int(self.pml_width) != self.pml_width or self.pml_width < 0:
             raise ValueError(f"`pml_width` must be an integer >= 0 cells, got {self.pml_width!r}")
         object.__setattr__(self, "pml_width", int(self.pml_width))
-        # The wavelet must be sampled: keep its significant band (~2.5 f_peak) below Nyquist.
-        nyquist = 0.5 / self.dt
-        if nyquist < 2.5 * self.freq:
-            raise ValueError(
-                f"`dt` = {self.dt:g} s cannot sample a {self.freq:g} Hz Ricker wavelet "
-                f"(Nyquist {nyquist:g} Hz < 2.5 x peak); use dt <= {1 / (5 * self.freq):.4g} s")
+        _check_wavelet_sampling(self.freq, self.dt)
 
     @classmethod
     def surface(cls, grid: Grid, *, n_shots: int, freq: float, dt: float, nt: int,

@@ -104,27 +104,35 @@ def _checked_wavelet(wavelet: torch.Tensor | np.ndarray, nt: int) -> torch.Tenso
     return values
 
 
+# How cell indices and models are named in messages, by the number of spatial dimensions.
+_INDEX_NAMES = {2: ("row/column", "(row, column)"), 3: ("z/y/x index", "(iz, iy, ix)")}
+_MODEL_AXES = {2: "[nz, nx]", 3: "[nz, ny, nx]"}
+
+
 def _checked_cells(name: str, cells: torch.Tensor | np.ndarray, shape: tuple[int, int],
                    grid: Grid, mask: torch.Tensor | np.ndarray | None = None) -> torch.Tensor:
-    """Cell indices ``[*shape, 2]`` (row, column) as a long tensor; refused unless whole numbers
-    inside ``grid`` (where ``mask`` is True: a masked receiver may sit anywhere)."""
+    """Cell indices ``[*shape, ndim]`` ((row, column) in 2-D, (iz, iy, ix) in 3-D) as a long
+    tensor; refused unless whole numbers inside ``grid`` (where ``mask`` is True: a masked
+    receiver may sit anywhere)."""
+    ndim = len(grid.shape)
     values = torch.as_tensor(np.asarray(cells.detach().cpu() if isinstance(cells, torch.Tensor)
                                         else cells))
-    if tuple(values.shape) != (*shape, 2):
-        raise ValueError(f"`{name}` must have shape [{shape[0]}, {shape[1]}, 2] (shot, "
-                         f"{'source' if shape[1] == 1 else 'receiver'}, row/column), got "
-                         f"{tuple(values.shape)}")
+    if tuple(values.shape) != (*shape, ndim):
+        raise ValueError(f"`{name}` must have shape [{shape[0]}, {shape[1]}, {ndim}] (shot, "
+                         f"{'source' if shape[1] == 1 else 'receiver'}, {_INDEX_NAMES[ndim][0]}), "
+                         f"got {tuple(values.shape)}")
     if values.dtype.is_complex or values.dtype == torch.bool:
         raise ValueError(f"`{name}` must hold cell indices, got dtype {values.dtype}")
     if values.dtype.is_floating_point and not bool((values == values.round()).all()):
-        raise ValueError(f"`{name}` must hold whole cell indices (row, column)")
+        raise ValueError(f"`{name}` must hold whole cell indices {_INDEX_NAMES[ndim][1]}")
     values = values.to(torch.long)
     live = torch.ones(shape, dtype=torch.bool) if mask is None else _checked_mask(mask, shape)
     outside = live & ((values < 0) | (values >= torch.tensor(grid.shape))).any(dim=-1)
     if bool(outside.any()):
         shot, item = (int(i) for i in outside.nonzero()[0])
         what = "the source" if shape[1] == 1 else f"receiver {item}"
-        raise ValueError(f"`{name}`: {what} of shot {shot} lies outside the {grid.nz} x {grid.nx} "
+        size = " x ".join(str(n) for n in grid.shape)
+        raise ValueError(f"`{name}`: {what} of shot {shot} lies outside the {size} "
                          f"grid at cell {tuple(values[shot, item].tolist())} "
                          f"({int(outside.sum())} outside in all)")
     return values
@@ -149,7 +157,9 @@ def _check_distinct(cells: torch.Tensor, grid: Grid) -> None:
     """deepwave refuses two active receivers of one shot in one cell; say which and why."""
     for shot in range(cells.shape[0]):
         active = cells[shot][(cells[shot] != deepwave.IGNORE_LOCATION).all(dim=-1)]
-        flat = active[:, 0] * grid.nx + active[:, 1]
+        flat = torch.zeros(active.shape[0], dtype=torch.long)
+        for axis, n in enumerate(grid.shape):  # row-major cell number, in any dimension
+            flat = flat * n + active[:, axis]
         if flat.unique().numel() != flat.numel():
             first = [int(i) for i in (flat.unsqueeze(0) == flat.unsqueeze(1)).triu(1).nonzero()[0]]
             raise ValueError(f"two receivers of shot {shot} fall on the same grid node "
@@ -159,6 +169,9 @@ def _check_distinct(cells: torch.Tensor, grid: Grid) -> None:
 
 class WaveSolver:
     """The forward operator G: velocity [nz, nx] (m/s) → data [shot, receiver, time].
+
+    The code is dimension-generic (deepwave picks 2-D or 3-D from the model):
+    :class:`crfwi.physics3d.WaveSolver3D` is this class on a 3-D grid, with the 3-D checks.
 
     Args:
         grid: the model grid.
@@ -224,12 +237,13 @@ class WaveSolver:
         self.wavelet_source = "ricker" if wavelet is None else "given"
         self.wavelet = (survey.wavelet() if wavelet is None else _checked_wavelet(wavelet, survey.nt)
                         ).to(device=self.device, dtype=dtype)
+        faces = 2 * len(grid.shape)  # deepwave's order: start and end of z, (y,) x
         if survey.free_surface:
-            self.boundary = ["free", "pml", "pml", "pml"]
-            self.pml_width = [0, survey.pml_width, survey.pml_width, survey.pml_width]
+            self.boundary = ["free"] + ["pml"] * (faces - 1)
+            self.pml_width = [0] + [survey.pml_width] * (faces - 1)
         else:
-            self.boundary = ["pml"] * 4
-            self.pml_width = [survey.pml_width] * 4
+            self.boundary = ["pml"] * faces
+            self.pml_width = [survey.pml_width] * faces
 
     @property
     def n_shots(self) -> int:
@@ -247,8 +261,10 @@ class WaveSolver:
     # ---------------------------------------------------------------------------------------
     def check_velocity(self, velocity: torch.Tensor, name: str = "velocity") -> None:
         """Raise ``ValueError`` naming ``name`` unless it is a usable model for this solver."""
-        if velocity.ndim != 2:
-            raise ValueError(f"`{name}` must be 2-D [nz, nx], got shape {tuple(velocity.shape)}")
+        ndim = len(self.grid.shape)
+        if velocity.ndim != ndim:
+            raise ValueError(f"`{name}` must be {ndim}-D {_MODEL_AXES[ndim]}, got shape "
+                             f"{tuple(velocity.shape)}")
         if tuple(velocity.shape) != self.grid.shape:
             raise ValueError(f"`{name}` has shape {tuple(velocity.shape)}, the grid is {self.grid.shape}")
         v = velocity.detach()
@@ -264,7 +280,7 @@ class WaveSolver:
 
     def check_sampling(self, vmin: float) -> None:
         """Reject a grid too coarse for the wavelet at velocity ``vmin`` (m/s)."""
-        h = max(self.grid.dz, self.grid.dx)
+        h = max(self.grid.spacing)
         ppw = vmin / (self.survey.freq * h)
         need = self.options.min_points_per_wavelength
         if ppw < need:
@@ -342,7 +358,7 @@ class WaveSolver:
         index = self.shot_index(shots)
         velocity = velocity.to(device=self.device, dtype=self.dtype)
         perturbation = perturbation.to(device=self.device, dtype=self.dtype)
-        if perturbation.ndim == 3:
+        if perturbation.ndim == len(self.grid.shape) + 1:
             if perturbation.shape[0] != index.numel():
                 raise ValueError("a batched `perturbation` needs one direction per selected shot")
             velocity = velocity.unsqueeze(0).expand_as(perturbation).contiguous()

@@ -256,6 +256,22 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_make_data(args: argparse.Namespace) -> int:
+    from .field.make_data import make_data, spec_for
+
+    spec = spec_for(args.scale, seed=args.seed, noise=args.noise, n_shots=args.shots,
+                    record_length=args.record_length)
+    r = make_data(args.out, spec, data_dir=args.data_dir, device=args.device,
+                  progress=not args.quiet)
+    a, band = r["acquisition"], r["energy_below_f_low"]
+    print(f"wrote {args.out}: {a['shots']} shots x {a['channels']} channels, {r['nt']} samples at "
+          f"{1e3 * spec.dt:g} ms; elastic modelling {r['timings_s']['elastic']:.1f} s on {r['device']}")
+    print(f"energy below {spec.f_low:g} Hz: {100 * band['recorded']:.2f} % of the recorded data; "
+          f"wavelet vs elastic source in water: {100 * r['wavelet']['calibration_rel_error']:.2f} %")
+    print(f"invert: cd {args.out} && {r['inversion']['commands'][-1]}  (all three in make_data.json)")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -326,6 +342,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("presets", help="list the paper's setups (both scales)")
     p.add_argument("--data-dir", help="folder holding models.json (default $CRFWI_DATA_DIR)")
     p.set_defaults(func=_cmd_presets)
+
+    p = sub.add_parser("make-data", help="simulate an elastic Chevron-2014-style streamer line on "
+                       "Marmousi2 to invert as field data")
+    p.add_argument("out", metavar="OUT", help="a new (or empty) folder for the line and field.toml")
+    p.add_argument("--scale", choices=["paper", "cpu"], default="cpu",
+                   help="cpu (default): lengths x3, frequencies /3; paper: Chevron's acquisition")
+    p.add_argument("--seed", type=int, help="noise seed (default 0)")
+    p.add_argument("--noise", type=float, help="noise std / clean data std (default 0.1)")
+    p.add_argument("--shots", type=int, help="keep this many shots, spread evenly (default all)")
+    p.add_argument("--record-length", type=float, metavar="SECONDS", help="default 8 s")
+    p.add_argument("--data-dir", help="folder holding models.json (default $CRFWI_DATA_DIR)")
+    p.add_argument("--device", **device)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_make_data)
 
     p = sub.add_parser("demo", help="the main job: conventional FWI vs IG-FWI on an embedded model")
     p.add_argument("--out", help="folder for the demo's runs (default runs/demo-TIMESTAMP)")

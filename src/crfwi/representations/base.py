@@ -2,7 +2,9 @@
 
 A *representation* is an ``nn.Module`` that maps the grid's normalised coordinates
 ``[nz, nx, 2]`` (last axis ``(z, x)`` in ``[-1, 1]``) to a model perturbation ``[nz, nx]``
-in its own output units. Everything else -- scaling that output to m/s, adding the initial
+in its own output units -- in 3-D (issue 15), a :class:`~crfwi.geometry3d.Grid3D`'s coordinates
+``[nz, ny, nx, 3]`` (last axis ``(z, y, x)``) to ``[nz, ny, nx]``; a representation is built for
+one dimension, the grid's. Everything else -- scaling that output to m/s, adding the initial
 model m0, bounding to a velocity range, keeping a water layer fixed -- is done once, by
 :class:`VelocityModel`, not by each representation (the paper's eq. 6: m_θ = m0 + F_θ(x)).
 """
@@ -17,13 +19,15 @@ import torch
 from torch import nn
 
 from ..geometry import Grid
+from ..geometry3d import Grid3D
 
 __all__ = ["Representation", "VelocityModel", "register", "build", "available", "describe", "bound",
            "float32_bounds", "BOUND_GRADIENTS", "STARTS"]
 
 
 class Representation(nn.Module):
-    """Base class: ``forward(coords [nz, nx, 2]) -> perturbation [nz, nx]``.
+    """Base class: ``forward(coords [nz, nx, 2]) -> perturbation [nz, nx]`` on a 2-D :class:`Grid`,
+    ``forward(coords [nz, ny, nx, 3]) -> [nz, ny, nx]`` on a 3-D :class:`Grid3D`.
 
     Class attributes a subclass sets:
         output_scale: m/s per unit of output; :class:`VelocityModel` multiplies by it.
@@ -33,9 +37,10 @@ class Representation(nn.Module):
     output_scale: float = 1.0
     learning_rate: float = 1e-4
 
-    def __init__(self, grid: Grid) -> None:
+    def __init__(self, grid: Grid | Grid3D) -> None:
         super().__init__()
         self.grid_shape = grid.shape
+        self.spatial_dim = len(grid.shape)  # 2 (z, x) or 3 (z, y, x): the coordinates' last axis
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -56,7 +61,7 @@ class Representation(nn.Module):
 
     @torch.no_grad()
     def clip_(self, low: torch.Tensor, high: torch.Tensor) -> None:
-        """Project parameters so that the output stays within ``[low, high]`` (``[nz, nx]``,
+        """Project parameters so that the output stays within ``[low, high]`` (the grid's shape,
         output units). Only representations whose parameters *are* the output (pixel) can do this
         exactly; the default does nothing and :class:`VelocityModel` clamps the rendered model.
         """
@@ -113,9 +118,9 @@ def describe(name: str) -> dict[str, object]:
             "learning_rate": cls.learning_rate, "output_scale": cls.output_scale}
 
 
-def build(name: str, grid: Grid, **kwargs) -> Representation:
-    """Build representation ``name`` on ``grid``; unknown names and options raise ``ValueError``
-    listing the valid ones."""
+def build(name: str, grid: Grid | Grid3D, **kwargs) -> Representation:
+    """Build representation ``name`` on ``grid`` (2-D :class:`Grid` or 3-D :class:`Grid3D`); unknown
+    names and options raise ``ValueError`` listing the valid ones."""
     cls, _ = _lookup(name)
     valid = options(name)
     unknown = sorted(set(kwargs) - set(valid))
@@ -209,12 +214,15 @@ def bound(model: torch.Tensor, low: float, high: float, *, gradient: str = "stra
 class VelocityModel(nn.Module):
     """m_θ(x) = bound(m0(x) + s · (F_θ(x) − F_θ0(x)), vmin, vmax), with optional fixed cells (water).
 
+    Every array has the grid's shape: ``[nz, nx]`` on a 2-D :class:`Grid`, ``[nz, ny, nx]`` on a
+    3-D :class:`Grid3D` (nothing below depends on the number of axes).
+
     Args:
-        representation: F_θ.
-        initial: m0, ``[nz, nx]`` in m/s.
+        representation: F_θ, built on the same grid.
+        initial: m0, the grid's shape, in m/s.
         grid: the model grid (gives the coordinates).
         bounds: ``(vmin, vmax)`` in m/s; the rendered model is kept inside (see :func:`bound`).
-        fixed_mask: optional bool ``[nz, nx]``; True cells keep m0 (e.g. a water layer).
+        fixed_mask: optional bool of the grid's shape; True cells keep m0 (e.g. a water layer).
         output_scale: s in m/s per unit output; default the representation's ``output_scale``.
         start: ``"centred"`` (default) subtracts the network's output at initialisation, F_θ0, kept
             as a buffer, so m_θ0 = m0 exactly while J_m = ∂m/∂θ -- hence every NTK -- is unchanged;
@@ -224,7 +232,7 @@ class VelocityModel(nn.Module):
         bound_gradient: the derivative of the bounds, :func:`bound` (default straight-through).
     """
 
-    def __init__(self, representation: Representation, initial: torch.Tensor, grid: Grid, *,
+    def __init__(self, representation: Representation, initial: torch.Tensor, grid: Grid | Grid3D, *,
                  bounds: tuple[float, float], fixed_mask: torch.Tensor | None = None,
                  output_scale: float | None = None, start: str = "centred",
                  bound_gradient: str = "straight-through") -> None:
@@ -271,16 +279,16 @@ class VelocityModel(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def perturbation(self) -> torch.Tensor:
-        """s · (F_θ(x) − F_θ0(x)) in m/s, ``[nz, nx]`` (F_θ0 = 0 with ``start = "raw"``)."""
+        """s · (F_θ(x) − F_θ0(x)) in m/s, the grid's shape (F_θ0 = 0 with ``start = "raw"``)."""
         return self.output_scale * (self.representation(self.coords) - self.start_offset)
 
     def unbounded(self) -> torch.Tensor:
-        """m0 + perturbation with the fixed cells at m0, before the bounds (m/s, ``[nz, nx]``)."""
+        """m0 + perturbation with the fixed cells at m0, before the bounds (m/s, the grid's shape)."""
         model = self.initial + self.perturbation()
         return torch.where(self.fixed_mask, self.initial, model)
 
     def forward(self) -> torch.Tensor:
-        """The velocity model in m/s, ``[nz, nx]``, inside the bounds."""
+        """The velocity model in m/s, the grid's shape, inside the bounds."""
         return bound(self.unbounded(), *self.render_bounds, gradient=self.bound_gradient)
 
     @torch.no_grad()

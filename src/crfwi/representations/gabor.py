@@ -6,6 +6,9 @@ Paper App. B.1 / Table 3 (PAPER.md §3.1–3.2): Gabor wavelet activation, ω0 =
 ``hidden_layers=3``: a real 2→141 first Gabor layer (423), three complex 141→141 Gabor layers
 (3·20,022) and a complex 141→1 linear layer (142) = 60,631, counting a complex entry once as
 ``numel`` does.
+
+3-D (issue 15, PAPER.md §4.3): the same network with 3 inputs, a real 3→141 first layer (564):
+60,772 parameters.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import torch
 from torch import nn
 
 from ..geometry import Grid
+from ..geometry3d import Grid3D
 from .base import Representation, register
 from .layers import compute_dtype, points_of, zero_linear_
 
@@ -86,7 +90,7 @@ class Gabor(Representation):
     Output: the velocity perturbation in km/s (``output_scale = 1000`` turns it into m/s).
 
     Args:
-        grid: the model grid (unused beyond the interface).
+        grid: the model grid (2-D or 3-D; gives the input dimension).
         hidden_features: the *nominal* width (paper: 200, Table 3); the complex layers have
             ``int(hidden_features / sqrt(2))`` features, as WIRE does to keep the real count close.
         hidden_layers: complex Gabor layers after the first (paper "depth 4" → 3, WIRE convention,
@@ -103,13 +107,13 @@ class Gabor(Representation):
     output_scale = 1000.0  # km/s → m/s; PAPER.md §9.1 (to be tuned)
     learning_rate = 1e-4  # paper App. B.1: Adam lr 1e-4 for every CR-FWI method
 
-    def __init__(self, grid: Grid, *, hidden_features: int = 200, hidden_layers: int = 3,
+    def __init__(self, grid: Grid | Grid3D, *, hidden_features: int = 200, hidden_layers: int = 3,
                  omega0: float = 5.0, sigma0: float = 5.0, zero_init_output: bool = False) -> None:
         super().__init__(grid)
         width = int(hidden_features / math.sqrt(2))  # WIRE: complex width = nominal / sqrt(2)
         if width < 1:
             raise ValueError(f"`hidden_features` must be >= 2, got {hidden_features}")
-        self.first = nn.Linear(2, width)  # real → the first Gabor activation makes it complex
+        self.first = nn.Linear(self.spatial_dim, width)  # real → the first Gabor activation makes it complex
         self.hidden = nn.ModuleList(ComplexLinear(width, width) for _ in range(hidden_layers))
         self.out = ComplexLinear(width, 1)
         self.activation = GaborActivation(omega0, sigma0)
@@ -117,7 +121,7 @@ class Gabor(Representation):
             zero_linear_(self.out)
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        points = points_of(coords, compute_dtype(self))
+        points = points_of(coords, compute_dtype(self), self.spatial_dim)
         h = self.activation(self.first(points))
         for layer in self.hidden:
             h = self.activation(layer(h))

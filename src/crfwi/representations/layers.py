@@ -4,8 +4,9 @@
   IFWI (``siren``), the 1-D factor networks of LR-FWI (``lowrank``) and the sine branch of IG-FWI.
 * :func:`siren_linear`: SIREN's linear output layer (``outermost_linear=True`` in the SIREN code).
 * :func:`relu_mlp`: the compact ReLU decoder of MPE-FWI / the fusion MLP of IG-FWI.
-* :func:`points_of` / :func:`compute_dtype`: flatten ``[nz, nx, 2]`` coordinates to one batch of
-  points in the parameters' precision.
+* :func:`points_of` / :func:`compute_dtype`: flatten ``[nz, nx, 2]`` (2-D) or ``[nz, ny, nx, 3]``
+  (3-D) coordinates to one batch of points in the parameters' precision.
+* :func:`coord_dim`: the spatial dimension (2 or 3) of such a coordinate tensor.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 __all__ = ["SineLayer", "sine_network", "siren_linear", "relu_mlp", "zero_linear_",
-           "points_of", "compute_dtype"]
+           "points_of", "coord_dim", "compute_dtype"]
 
 
 class SineLayer(nn.Module):
@@ -88,14 +89,31 @@ def zero_linear_(layer: nn.Linear) -> None:
         layer.bias.zero_()
 
 
-def points_of(coords: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``[nz, nx, 2]`` coordinates → ``[nz*nx, 2]`` points in ``dtype`` (one batch).
+def coord_dim(coords: torch.Tensor, expected: int | None = None) -> int:
+    """The spatial dimension d of grid coordinates ``[nz, nx, 2]`` (d = 2) or ``[nz, ny, nx, 3]``
+    (d = 3): a tensor of ``d + 1`` axes whose last axis has length d.
 
-    Raises ``ValueError`` naming the argument when the shape is wrong.
+    Raises ``ValueError`` naming the argument when the shape is neither, or when ``expected`` is
+    given and differs (a representation built on a 2-D grid given 3-D coordinates, or the reverse).
     """
-    if coords.dim() != 3 or coords.shape[-1] != 2:
-        raise ValueError(f"`coords` must be [nz, nx, 2], got shape {tuple(coords.shape)}")
-    return coords.reshape(-1, 2).to(dtype)
+    d = coords.shape[-1] if coords.dim() > 0 else 0
+    if d not in (2, 3) or coords.dim() != d + 1:
+        raise ValueError(f"`coords` must be [nz, nx, 2] or [nz, ny, nx, 3], got shape {tuple(coords.shape)}")
+    if expected is not None and d != expected:
+        want = "[nz, nx, 2]" if expected == 2 else "[nz, ny, nx, 3]"
+        raise ValueError(f"`coords` must be {want} for a representation built on a {expected}-D grid, "
+                         f"got shape {tuple(coords.shape)}")
+    return d
+
+
+def points_of(coords: torch.Tensor, dtype: torch.dtype, dim: int | None = None) -> torch.Tensor:
+    """``[nz, nx, 2]`` coordinates → ``[nz*nx, 2]`` points in ``dtype`` (one batch); in 3-D
+    ``[nz, ny, nx, 3]`` → ``[nz*ny*nx, 3]``.
+
+    Raises ``ValueError`` naming the argument when the shape is wrong (or not of dimension ``dim``).
+    """
+    d = coord_dim(coords, dim)
+    return coords.reshape(-1, d).to(dtype)
 
 
 def compute_dtype(module: nn.Module) -> torch.dtype:

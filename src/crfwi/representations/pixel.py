@@ -6,12 +6,14 @@ import torch
 from torch import nn
 
 from ..geometry import Grid
+from ..geometry3d import Grid3D
 from .base import Representation, register
 
 
 @register("pixel", paper="ADFWI")
 class Pixel(Representation):
-    """One free perturbation per cell, in m/s, initialised to zero so that m_θ = m0.
+    """One free perturbation per cell, in m/s, initialised to zero so that m_θ = m0; ``[nz, nx]``
+    on a 2-D grid, ``[nz, ny, nx]`` on a 3-D one (the coordinates only give the shape).
 
     Adam with lr 5 on m/s values is the paper's (and ADFWI's) setting for conventional FWI
     (PAPER.md §3.1), hence ``output_scale = 1`` and ``learning_rate = 5``.
@@ -20,12 +22,12 @@ class Pixel(Representation):
     output_scale = 1.0
     learning_rate = 5.0
 
-    def __init__(self, grid: Grid) -> None:
+    def __init__(self, grid: Grid | Grid3D) -> None:
         super().__init__(grid)
         self.delta = nn.Parameter(torch.zeros(grid.shape))
 
     def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        if tuple(coords.shape[:2]) != tuple(self.delta.shape):
+        if coords.dim() != self.delta.dim() + 1 or tuple(coords.shape[:-1]) != tuple(self.delta.shape):
             raise ValueError(f"pixel representation was built for grid {tuple(self.delta.shape)}, "
                              f"got coordinates of shape {tuple(coords.shape)}")
         return self.delta.to(coords.dtype)

@@ -23,16 +23,19 @@ model dimension (r = nz//2, ny//2, nx//2), "the same hyper-parameters and neural
 * relation to 2-D: the paper's A C Bᵀ *is* the order-2 Tucker form (a full core matrix, one rank
   per axis); Tucker is its literal extension and LRTFR's 3-D model (Luo et al. 2023), which LR-FWI
   follows, while CP would need a new, single rank (CP is Tucker with a superdiagonal core).
-* parameters: the factor networks are 3·16,768 + 129·(r1+r2+r3); the core r1·r2·r3 dominates at
-  half ranks: 30×40×40 → 15·20·20 = 6,000 of 63,399; the paper's 60×160×160 → 30·80·80 = 192,000
-  of 266,814. CP at rank 80 there would be 81,264 (no core), but with one rank for every axis.
-* evaluation on the tensor-product grid: three mode products, largest first (C ×3 X, then ×2 B,
-  then ×1 A): r1r2r3·nx + r1r2·ny·nx + r1·nz·ny·nx multiply-adds (1.36 M on 30×40×40, 138 M on
-  60×160×160, against 7.7 M for the solver's single 8th-order stencil application on the latter's
-  1.5 M cells per time step, of which a shot takes 1000); CP costs R·nz·ny·nx, the same order.
-  Measured on one CPU thread, forward + backward on 30×40×40 (float32): Tucker ≈ 3.5 ms, CP
-  (rank 20) ≈ 3.2 ms -- both are the factor networks' cost; the contraction is negligible.
-* the core's balanced init U(±1/sqrt(r1·r2·r3)) keeps F's size independent of the ranks, as in 2-D.
+* parameters: the factor networks are 3·16,768 + 129·(r1+r2+r3); the core r1·r2·r3 grows as the
+  cube of the ranks: 15·20·20 = 6,000 of 63,399 on 30×40×40, but 30·80·80 = 192,000 of 266,814 on
+  the paper's 60×160×160 (74,814 without the core, Table 1's way of counting). CP at rank 80
+  there would be 81,264 (no core), with one rank shared by every axis.
+* evaluation on the tensor-product grid: three mode products, C ×3 X, then ×2 B, then ×1 A:
+  r1r2r3·nx + r1r2·ny·nx + r1·nz·ny·nx multiply-adds -- 1.44 M on 30×40×40; 138 M on 60×160×160,
+  about 90 per cell once per iteration (the solver spends far more per cell and time step). CP
+  costs R·nz·ny·nx, the same order. Measured on one CPU thread, forward + backward on 30×40×40
+  (float32): Tucker 1.8 ms, of which the contraction 0.6 ms (forward alone 0.5 ms); CP at rank 20
+  1.9 ms -- both dominated by the factor networks.
+* the core's balanced init U(±1/sqrt(r1·r2·r3)) keeps F's size independent of the ranks, as in 2-D;
+  a product of three factors, F is about half the 2-D size at init (0.034 km/s RMS on 30×40×40
+  against 0.070 on a 30×40 section, seed 0); with the centred start this only scales J_m.
 """
 
 from __future__ import annotations

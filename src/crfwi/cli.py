@@ -177,23 +177,29 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_grid(text: str) -> tuple[int, int]:
+def _parse_grid(text: str) -> tuple[int, ...]:
+    """``NZxNX`` (2-D) or ``NZxNYxNX`` (3-D) → the sizes."""
     try:
-        nz, nx = (int(v) for v in text.lower().split("x"))
+        sizes = tuple(int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise _UsageError(f"--grid expects NZxNX such as 94x288, got {text!r}") from None
-    if nz < 1 or nx < 1:
+        sizes = ()
+    if len(sizes) not in (2, 3):
+        raise _UsageError(f"--grid expects NZxNX such as 94x288 or NZxNYxNX such as 60x160x160, "
+                          f"got {text!r}")
+    if min(sizes) < 1:
         raise _UsageError(f"--grid expects positive sizes, got {text!r}")
-    return nz, nx
+    return sizes
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
     from . import methods, representations
     from .geometry import Grid
+    from .geometry3d import Grid3D
 
-    nz, nx = _parse_grid(args.grid)
-    grid = Grid(nz, nx, 10.0)
-    print(f"methods on a {nz} x {nx} grid (crfwi's name or the paper's works in inversion.method):")
+    sizes = _parse_grid(args.grid)
+    grid = Grid(*sizes, 10.0) if len(sizes) == 2 else Grid3D(*sizes, 10.0)
+    print(f"methods on a {' x '.join(str(n) for n in sizes)} grid "
+          f"(crfwi's name or the paper's works in inversion.method):")
     print(f"{'name':10s} {'paper':9s} {'parameters':>11s} {'lr':>8s}  representation options")
     counts = {}
     for method in methods.METHODS.values():
@@ -315,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("methods", help="list the methods (representations) with parameter counts")
-    p.add_argument("--grid", default="94x288", help="NZxNX grid for the counts (default 94x288)")
+    p.add_argument("--grid", default="94x288",
+                   help="NZxNX (2-D) or NZxNYxNX (3-D) grid for the counts (default 94x288)")
     p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("bench", help="run a sweep of runs (a SWEEP.toml or a named sweep)")

@@ -168,8 +168,8 @@ class LRG(Representation):
         init_scale, feature_scale = grid_scales(grid_normalisation)
         ranks = default_ranks(grid, rank_z, rank_x, rank_y=rank_y)
         r1, r2 = ranks[0], ranks[-1]
-        # The low-rank features [A C]_j B_j are ~0.06 RMS at init whatever the grid (C ~ 1/sqrt(r1·r2)
-        # cancels r1); "balanced" multiplies them by 6, between the factor that equalises their NTK
+        # The low-rank features [A C]_j B_j are ~0.06 RMS at init whatever the grid (C ~ U(±1/sqrt(r1)):
+        # the sum over r1 cancels r1); "balanced" multiplies them by 6, between the factor that equalises their NTK
         # trace with the balanced grid's (4.8–6.8) and the one that equalises the RMS (7.0–8.5),
         # measured on 24×48 … 94×288 grids, two seeds (BENCHMARKS.md §10).
         self.lowrank_scale = LOWRANK_SCALES[grid_normalisation]

@@ -1,43 +1,40 @@
 """``crfwi make-data``: an elastic stand-in for the 2014 Chevron blind test (PAPER.md §4.2).
 
-The Chevron data are licensed, so this writes a line with the same difficulties, to be inverted
-with the field workflow as if it were a survey:
+The Chevron data are licensed; this writes a line with the same difficulties, to be inverted
+with the field workflow as if it were a survey (what was measured to choose each, in brackets):
 
-* **elastic data, acoustic inversion**: ``deepwave.elastic`` on Marmousi2 (Vp from the data
-  directory; Vs by Castagna's mudrock line, density by Gardner; :func:`elastic_parameters`),
-  inverted by crfwi's constant-density acoustic solver, so converted waves, elastic AVO and
-  density contrasts are in the data and in no model crfwi fits;
-* **water is a fluid**: Vs = 0, rho = 1000 kg/m^3 above the seabed (deepwave's default "ivm"
-  surface method takes fluid cells). With the standard C-PML, a cpu-scale shot grows without
-  bound after ~30 s (20 cells) or ~60 s (40 cells), and deepwave's FFT resampling then spoils
-  even the first seconds; 300 m/s of Vs in the water does not help (measured). The multiaxial
-  PML (``mpml_fraction`` 0.05, 30 cells) decays to 1e-4 by 100 s, at the cost of a 1 % change
-  of an 8 s record against a 40-cell C-PML (measured, cpu scale);
-* **free surface** by the improved vacuum method: vacuum rows on top (a rigid wall above them is
-  never reached). Its pressure-release plane lies half a cell above the first fluid row
-  (measured), the datum z = 0, so grid rows sit at depths (k + 1/2) h;
+* **elastic data, acoustic inversion**: ``deepwave.elastic`` on Marmousi2's Vp, Vs by Castagna's
+  mudrock line, density by Gardner (:func:`elastic_parameters`), inverted by crfwi's
+  constant-density acoustic solver: converted waves, AVO and density contrasts are in the data
+  and in no model crfwi fits;
+* **water is a fluid** (Vs = 0, rho = 1000; deepwave's "ivm" method takes fluid cells). The
+  standard C-PML next to it grows without bound after ~30 s (20 cells) or ~60 s (40 cells),
+  with or without 300 m/s of Vs in the water, and deepwave's FFT resampling then spoils even
+  the first seconds; the multiaxial PML (0.05, 30 cells) decays to 1e-4 by 100 s and changes
+  an 8 s record by 1 % against a 40-cell C-PML [cpu scale];
+* **free surface** by the improved vacuum method: vacuum rows on top, whose pressure-release
+  plane lies half a cell above the first fluid row [measured], the datum: rows sit at (k + 1/2) h;
 * **towed streamer**: the spread moves with the shot, offsets on one side, hydrophones recording
-  **pressure** (deepwave's ``p``; in water -(sxx + syy)/2 is the pressure, the quantity the
-  acoustic solver models; no proxy needed); off-node channels by Hicks interpolation;
+  **pressure** (channel ``p``: in water -(sxx + syy)/2 is the pressure, what the acoustic solver
+  models; no proxy needed); channels between nodes by Hicks interpolation [0.2 % from a spline];
 * **not a Ricker**: a minimum-phase airgun-like wavelet, little energy below ``f_low``;
-* white Gaussian **noise**, ``noise`` x the clean data's standard deviation, seeded;
+  white Gaussian **noise**, ``noise`` x the clean data's standard deviation, seeded;
 * a **1-D initial model** (``initial_1d.csv``): water, then the line fitted to the **well log**
-  (``well.csv``: the simulated Vp at ``well_x``) below the seabed; crfwi's ``initial.kind =
-  "linear"`` with ``field.water_depth`` reproduces it, in ``field.toml``, the matching config;
-* ``truth_vp.npy`` on that config's grid, for :func:`score_against_truth` only.
+  (``well.csv``, the simulated Vp at ``well_x``) below the seabed, which ``field.toml`` (the
+  matching field run) builds with ``initial.kind = "linear"`` and ``field.water_depth``;
+  ``truth_vp.npy`` on its grid is for :func:`score_against_truth` only.
 
-Sources and receivers are one inversion cell below the sea surface (Chevron's 15 m is not a depth
-a 25 m acoustic grid represents): ``field.toml`` puts row 0 one cell below the datum, because
-deepwave.scalar's pressure-release plane lies one cell above row 0 (measured), so that both
-solvers see the same ghosts. ``wavelet.npy`` is the wavelet *for the acoustic solver on that
-grid*: the elastic source is its pressure-rate equivalent (:func:`pressure_rate_source`; the
-match in water is measured on every run) and its amplitude is scaled by (h / d)^2, h the
-modelling and d the inversion spacing, as deepwave injects a source per cell.
+Sources and receivers lie one inversion cell d below the sea surface (Chevron's 15 m is no depth a
+25 m acoustic grid represents), and ``field.toml`` puts row 0 at depth d, as deepwave.scalar's
+pressure-release plane lies one cell above row 0 [measured]: both solvers see the same ghosts.
+``wavelet.npy`` is the wavelet for the acoustic solver on that grid: the elastic source is its
+pressure-rate equivalent (:func:`pressure_rate_source`, checked in water on every run), and the
+file is scaled by (h / d)^2 (h the modelling spacing), as deepwave injects a source per cell.
 
 Scales: ``paper`` keeps Chevron's acquisition (shots 150 m apart, channels every 25 m, 8 km
 offsets, 4 ms, 8 s, a 3-12 Hz source) on the whole 17 x 3.5 km Marmousi2, simulated on its own
-10 m grid and inverted at 25 m; ``cpu`` multiplies every length by 3 and divides every frequency
-by 3 (the presets' rule: same cells per wavelength; geology and offsets stay in metres).
+10 m grid, inverted at 25 m; ``cpu`` multiplies lengths by 3 and divides frequencies by 3 (the
+presets' rule: the same cells per wavelength; geology and offsets stay in metres).
 """
 
 from __future__ import annotations
@@ -65,6 +62,12 @@ WATER_DENSITY = 1000.0
 VACUUM_ROWS = 2  # one suffices (measured: the surface does not move with more)
 S_POINTS = 3.0  # grid points per S wavelength at 1.5 f_high: the Vs floor (8th-order stencil)
 MAX_VS_RATIO = 0.7  # Vs <= 0.7 Vp keeps lambda > 0 where the floor lifts Vs
+PHYSICS = {  # make_data.json's summary of the modelling (module docstring: why)
+    "free_surface": f"{VACUUM_ROWS} vacuum rows (improved vacuum); rows at (k + 1/2) h",
+    "water": "fluid: vs = 0, rho = 1000", "recorded": "pressure (p), streamer on the -x side",
+    "wavelet": "spikes 1, r, r^2 at 0, T, 2T; causal order-6 Butterworth high- and low-pass",
+    "source": "pressure_rate = -v_w^2 integral(w), internal_dt / 2 early",
+    "noise": "white Gaussian, numpy default_rng(seed), k x the clean data's std"}
 
 
 @dataclass(frozen=True)
@@ -125,19 +128,19 @@ def spec_for(scale: str = "cpu", **changes) -> MakeDataSpec:
     for name in ("spacing", "inversion_spacing", "dt", "record_length", "f_low", "f_high",
                  "shot_spacing", "receiver_spacing", "max_offset", "bubble_period"):
         value = getattr(spec, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e30:
             raise ValueError(f"make-data: {name} must be a positive number, got {value!r}")
     h = spec.spacing
     checks = [
         (0 <= spec.noise < math.inf, f"noise must be >= 0, got {spec.noise!r}"),
-        (type(spec.seed) is int and spec.seed >= 0, f"seed must be an integer >= 0, got {spec.seed!r}"),
-        (type(spec.n_shots) is int and spec.n_shots >= 0, f"shots must be >= 0, got {spec.n_shots!r}"),
+        (type(spec.seed) is int and spec.seed >= 0, f"seed must be an integer >= 0: {spec.seed!r}"),
+        (type(spec.n_shots) is int and spec.n_shots >= 0, f"shots must be >= 0: {spec.n_shots!r}"),
         (0 <= spec.bubble_ratio < 1, f"bubble_ratio must be in [0, 1), got {spec.bubble_ratio!r}"),
         (spec.vs_min >= 0, f"vs_min must be >= 0, got {spec.vs_min!r}"),
-        (0 <= spec.mpml_fraction < 1, f"mpml_fraction must be in [0, 1), got {spec.mpml_fraction!r}"),
-        (type(spec.pml_width) is int and spec.pml_width > 0, f"pml_width must be a positive integer"),
+        (0 <= spec.mpml_fraction < 1, f"mpml_fraction must be in [0, 1): {spec.mpml_fraction!r}"),
+        (type(spec.pml_width) is int and spec.pml_width > 0, "pml_width must be an integer > 0"),
         (spec.f_low < spec.f_high < 0.4 / spec.dt,
-         f"need f_low < f_high < 0.4/dt = {0.4 / spec.dt:g} Hz, got {spec.f_low:g}, {spec.f_high:g}"),
+         f"need f_low < f_high < 0.4/dt = {0.4 / spec.dt:g} Hz: {spec.f_low:g}, {spec.f_high:g}"),
         (1500.0 / (1.5 * spec.f_high * h) >= 4.0,
          f"spacing {h:g} m gives < 4 points per wavelength in water at 1.5 x f_high"),
         (0 <= spec.near_offset < spec.max_offset, "need 0 <= near_offset < max_offset"),
@@ -220,17 +223,22 @@ def energy_below(data, dt: float, frequency: float) -> float:
     return float(power[np.fft.rfftfreq(np.shape(data)[-1], dt) < frequency].sum() / power.sum())
 
 
+def _nodes(length: float, step: float) -> int:
+    """Nodes every ``step`` from 0 to at most ``length``."""
+    return int(math.floor(length / step + 1e-9)) + 1
+
+
 def streamer(spec: MakeDataSpec, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Source x [S] and receiver x [S, R] (m from the window's left edge): the vessel sails to
     +x, the streamer behind it (offsets near_offset to max_offset on the -x side); shots on the
     shot_spacing lattice whose whole spread lies edge_margin inside the window."""
-    channels = int(math.floor((spec.max_offset - spec.near_offset) / spec.receiver_spacing + 1e-9)) + 1
-    offsets = spec.near_offset + spec.receiver_spacing * np.arange(channels)
+    step = spec.receiver_spacing
+    offsets = spec.near_offset + step * np.arange(_nodes(spec.max_offset - spec.near_offset, step))
     first = math.ceil((offsets[-1] + spec.edge_margin) / spec.shot_spacing - 1e-9)
     last = math.floor((width - spec.edge_margin) / spec.shot_spacing + 1e-9)
     if last < first:
-        raise ValueError(f"make-data: no shot fits: the spread ({offsets[-1]:g} m) and edge margins "
-                         f"({spec.edge_margin:g} m) exceed the window's width {width:g} m")
+        raise ValueError(f"make-data: no shot fits: the spread ({offsets[-1]:g} m) and edge "
+                         f"margins ({spec.edge_margin:g} m) exceed the window's width {width:g} m")
     shots = spec.shot_spacing * np.arange(first, last + 1)
     if spec.n_shots:
         if spec.n_shots > len(shots):
@@ -245,12 +253,12 @@ def _earth(spec: MakeDataSpec, data_dir) -> tuple[np.ndarray, np.ndarray, Grid]:
     cells: above the file's seabed (its first non-water sample per column, less half a sample),
     set to the water velocity exactly."""
     (depth, width), h = spec.window, spec.spacing
-    grid = Grid(int(math.floor((depth - h / 2) / h + 1e-9)) + 1, int(math.floor(width / h + 1e-9)) + 1, h)
+    grid = Grid(_nodes(depth - h / 2, h), _nodes(width, h), h)
     vp, _ = zoo.load_model(spec.model, grid, data_dir=data_dir, origin=(h / 2, spec.x0))
     file, file_grid = zoo.load_model(spec.model, data_dir=data_dir)
     v_water = float(file[0].min())
     seabed = (np.argmax(file > v_water + 1e-3, axis=0) - 0.5) * file_grid.dz
-    columns = np.clip(np.round((spec.x0 + grid.x()) / file_grid.dx).astype(int), 0, file_grid.nx - 1)
+    columns = np.round((spec.x0 + grid.x()) / file_grid.dx).astype(int).clip(0, file_grid.nx - 1)
     water = (h / 2 + grid.z())[:, None] < seabed[columns][None, :]
     return np.where(water, v_water, vp).astype(np.float32), water, grid
 
@@ -313,7 +321,7 @@ def _calibration(spec: MakeDataSpec, wavelet, v_water: float, max_vel: float, de
     with torch.no_grad():
         q = deepwave.scalar(
             torch.as_tensor(v_water * ones, device=device), h, spec.dt, accuracy=8,
-            source_amplitudes=torch.as_tensor(wavelet, dtype=torch.float32, device=device)[None, None],
+            source_amplitudes=torch.tensor(wavelet, dtype=torch.float32, device=device)[None, None],
             source_locations=torch.tensor([[[row, 15]]], device=device),
             receiver_locations=torch.tensor([[[row, 30], [row, 40]]], device=device),
             pml_width=spec.pml_width, pml_freq=facts["pml_freq"], max_vel=max_vel)
@@ -346,19 +354,22 @@ def _config(spec: MakeDataSpec, grid: Grid, trend, seabed: float, bounds, f_peak
         "# from this folder, as in PAPER.md 4.2 (make_data.json lists the commands):",
         *(f"#   {c}" for c in commands),
         f'name = "chevron-like-{spec.scale}"',
-        f'note = "elastic stand-in for the 2014 Chevron blind test ({spec.model}), inverted acoustically"',
+        f'note = "elastic stand-in for the 2014 Chevron blind test ({spec.model}), inverted '
+        'acoustically"',
         "[model]           # the inversion grid",
         f"nz = {grid.nz}\nnx = {grid.nx}\nspacing = {d!r}",
         "[survey]",
         f"freq = {f_peak:.3g}      # the wavelet's peak frequency (PML, grid check)",
         "[initial]         # = initial_1d.csv: water above the seabed, the well's line below",
-        f'kind = "linear"\nv_top = {top:.1f}   # the line at row 0 ({d:g} m)\nv_bottom = {bottom:.1f}',
+        f'kind = "linear"\nv_top = {top:.1f}   # the line at row 0 ({d:g} m)',
+        f"v_bottom = {bottom:.1f}",
         "[inversion]",
-        f'method = "pixel"\niterations = 500\nvmin = {bounds[0]:.0f}   # 0.9 x / 1.1 x the well log\'s range',
+        'method = "pixel"\niterations = 500',
+        f"vmin = {bounds[0]:.0f}   # 0.9 x / 1.1 x the well log's range",
         f"vmax = {bounds[1]:.0f}\nfix_water = true",
         "[field]",
         'data = "data.sgy"\nwavelet = "wavelet.npy"   # for this grid spacing',
-        "# row 0 one cell below the datum: deepwave.scalar's free surface lies one cell above row 0",
+        "# row 0 one cell below the datum: deepwave.scalar's free surface is one cell above it",
         f"origin = [{d!r}, {spec.x0!r}]",
         f'well_log = "well.csv"\nwell_x = {spec.well_x!r}',
         f"water_depth = {seabed!r}\nwater_velocity = {v_water!r}", ""])
@@ -386,8 +397,7 @@ def make_data(out: str | Path, spec: MakeDataSpec, *, data_dir=None, device: str
             and water[row, np.round(rx / grid.dx).astype(int)].all()):
         raise ValueError(f"make-data: a source or receiver at {d:g} m depth is not in water")
     depth, log, seabed, trend = _well_and_trend(vp, water, grid, spec)
-    inv = Grid(int(math.floor((spec.window[0] - d) / d + 1e-9)) + 1,
-               int(math.floor(spec.window[1] / d + 1e-9)) + 1, d)
+    inv = Grid(_nodes(spec.window[0] - d, d), _nodes(spec.window[1], d), d)
     truth, _ = zoo.load_model(spec.model, inv, data_dir=data_dir, origin=(d, spec.x0))
     v_water = float(vp[water].max()) if water.any() else 1500.0
     wavelet = airgun_wavelet(spec.dt, spec.nt, spec.f_low, spec.f_high, spec.bubble_period,
@@ -419,38 +429,29 @@ def make_data(out: str | Path, spec: MakeDataSpec, *, data_dir=None, device: str
     (out / "field.toml").write_text(_config(spec, inv, trend, seabed, bounds, facts["pml_freq"],
                                             v_water, commands))
     clock["total"] = time.perf_counter() - start
-    sigma0 = float(clean.std())
+    sigma0, f_peak = float(clean.std()), facts["pml_freq"]
     record = {
         "spec": asdict(spec), "nt": spec.nt, "device": str(device),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads(), "timings_s": clock,
         "model": {"file": spec.model, "grid": [grid.nz, grid.nx, grid.dz],
-                  "rows_at": "depth (k + 1/2) x spacing below the free surface",
                   "vp_range": [float(vp.min()), float(vp.max())], "water_cells": int(water.sum()),
                   **relations},
-        "elastic_run": {**facts, "finite": True, "free_surface": f"{VACUUM_ROWS} vacuum rows, "
-                        "improved vacuum method", "water": "fluid, vs = 0 (no minimum Vs)",
-                        "recorded": "pressure (channel p): what hydrophones record"},
+        "elastic_run": {**facts, "finite": True, "physics": PHYSICS},
         "acquisition": {"shots": len(sx), "channels": rx.shape[1], "depth_m": d,
                         "source_x_m": (spec.x0 + sx).tolist(),
-                        "offsets_m": [float(sx[0] - rx[0, 0]), float(sx[0] - rx[0, -1])],
-                        "spread": "towed streamer behind the vessel (-x side)"},
-        "wavelet": {"kind": "minimum phase, airgun-like: spikes 1, r, r^2 at 0, T, 2T through "
-                            "causal order-6 Butterworth high- and low-pass", "peak_hz": facts["pml_freq"],
-                    "file_scaled_by": (spec.spacing / d) ** 2,
-                    "file_for_grid_spacing_m": d, "energy_below_f_low": energy_below(wavelet, spec.dt, spec.f_low),
-                    "elastic_source": "pressure_rate = -v_w^2 integral(w), internal_dt/2 early",
+                        "offsets_m": [float(sx[0] - rx[0, 0]), float(sx[0] - rx[0, -1])]},
+        "wavelet": {"peak_hz": f_peak, "file_scaled_by": (spec.spacing / d) ** 2,
+                    "energy_below_f_low": energy_below(wavelet, spec.dt, spec.f_low),
                     "calibration_rel_error": calibration},
         "noise": {"k": spec.noise, "clean_std": sigma0, "noise_std": spec.noise * sigma0,
-                  "seed": spec.seed, "kind": "white Gaussian, numpy default_rng(seed)"},
-        "energy_below_f_low": {"f_low_hz": spec.f_low, "clean": energy_below(clean, spec.dt, spec.f_low),
+                  "seed": spec.seed},
+        "energy_below_f_low": {"f_low_hz": spec.f_low,
+                               "clean": energy_below(clean, spec.dt, spec.f_low),
                                "recorded": energy_below(data, spec.dt, spec.f_low)},
-        "well": {"x_m": spec.well_x, "seabed_m": seabed, "samples": len(depth)},
-        "initial_1d": {"water_above_m": seabed, "intercept_m_s": trend[0], "gradient_per_s": trend[1]},
+        "initial_1d": {"water_above_m": seabed, "intercept_m_s": trend[0],
+                       "gradient_per_s": trend[1]},
         "inversion": {"grid": [inv.nz, inv.nx, d], "origin": [d, spec.x0], "bands_hz": spec.bands,
-                      "bounds_m_s": list(bounds), "commands": commands},
-        "timings_s": clock,
-        "files": ["data.sgy", "wavelet.npy", "well.csv", "initial_1d.csv", "truth_vp.npy",
-                  "elastic_model.npz", "field.toml", "make_data.json"]}
+                      "bounds_m_s": list(bounds), "commands": commands}}
     (out / "make_data.json").write_text(json.dumps(record, indent=1))
     return record
 
@@ -466,7 +467,7 @@ def score_against_truth(run_folder: str | Path, truth_path: str | Path) -> dict:
             raise ValueError(f"score: {folder / name} not found (not a finished run folder?)")
         model = np.load(folder / name, allow_pickle=False)
         if model.shape != truth.shape:
-            raise ValueError(f"score: {folder / name} is {model.shape}, {truth_path} {truth.shape}: "
-                             "not the grid make-data wrote field.toml for")
+            raise ValueError(f"score: {folder / name} is {model.shape}, {truth_path} "
+                             f"{truth.shape}: not the grid make-data wrote field.toml for")
         scores[label] = metrics.evaluate(model, truth)
     return scores

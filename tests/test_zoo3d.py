@@ -131,3 +131,32 @@ def test_refuses_broken_real_volumes(tmp_path):
     _write_real(tmp_path, real[0])
     with pytest.raises(ValueError, match=r"ot3d\.npy must hold a 3-D"):
         zoo3d.load_model3d("overthrust3d", Grid3D(4, 5, 6, 50.0), data_dir=tmp_path)
+
+
+def test_plot_models3d_writes_orthogonal_slices(volume, tmp_path):
+    import matplotlib.image as mpimg
+
+    from crfwi.plotting import _models3d_figure, plot_models3d
+
+    smooth = zoo3d.initial_model3d(volume, GRID, "smooth")
+    models = {"true": volume, "initial": smooth, "inverted": 0.5 * (volume + smooth)}
+    path = plot_models3d(models, GRID, tmp_path / "out" / "slices.png", dpi=40)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert float(mpimg.imread(path)[..., :3].std()) > 0.05
+    fig = _models3d_figure(models, GRID, slices={"iy": 3, "iz": 29})
+    panels = [ax for ax in fig.axes if ax.get_images()]
+    assert len(panels) == 3 * len(models)  # inline, crossline, depth slice per model
+    limits = {im.get_clim() for ax in panels for im in ax.get_images()}
+    assert len(limits) == 1  # one colour scale, km/s, from the first volume
+    assert np.allclose(limits.pop(), (volume.min() / 1e3, volume.max() / 1e3))
+    true = volume.astype(np.float64) / 1e3
+    inline, crossline, depth = panels[:3]
+    assert np.array_equal(inline.get_images()[0].get_array(), true[:, 3, :])
+    assert np.array_equal(crossline.get_images()[0].get_array(), true[:, :, GRID.nx // 2])
+    assert np.array_equal(depth.get_images()[0].get_array(), true[29])
+    assert inline.get_xlabel() == "x (m)" and depth.get_ylabel() == "y (m)"
+    assert inline.get_images()[0].get_extent()[1] == pytest.approx((GRID.nx - 0.5) * GRID.dx)
+    with pytest.raises(ValueError, match="iz must be an integer in"):
+        plot_models3d(models, GRID, tmp_path / "bad.png", slices=(0, 0, GRID.nz))
+    with pytest.raises(ValueError, match="grid's shape"):
+        plot_models3d({"true": volume[:, :, :-1]}, GRID, tmp_path / "bad.png")

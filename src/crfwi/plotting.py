@@ -10,8 +10,8 @@ written to a temporary file and renamed, so a reader never sees half a file) and
 :class:`~pathlib.Path`. The matching private ``_*_figure`` builders return the
 :class:`~matplotlib.figure.Figure` so tests can inspect colour limits and data.
 
-Units follow the package: models arrive in m/s and are shown in km/s, positions in km,
-time in s.
+Units follow the package: models arrive in m/s and are shown in km/s, positions in km
+(metres in the 3-D slices of :func:`plot_models3d`), time in s.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 
 from .geometry import Grid
 
-__all__ = ["plot_convergence", "plot_models", "plot_shot", "plot_spectra"]
+__all__ = ["plot_convergence", "plot_models", "plot_models3d", "plot_shot", "plot_spectra"]
 
 _DPI = 120
 # Target width / height of a wrapped panel grid: wide enough for a page, not a strip.
@@ -202,6 +202,141 @@ def plot_models(panels: Mapping[str, Any], grid: Grid, path: str | os.PathLike, 
     path = _png_path(path)
     fig = _models_figure(panels, grid, vmin=vmin, vmax=vmax, title=title, cmap=cmap, ncols=ncols)
     return _save(fig, path, dpi)
+
+
+# --------------------------------------------------------------------------------------------
+# 3-D velocity models: orthogonal slices
+# --------------------------------------------------------------------------------------------
+def _slice_indices(slices: Any, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """``(iy, ix, iz)`` of the inline, crossline and depth slices; default the middle cells."""
+    nz, ny, nx = shape
+    if slices is None:
+        return ny // 2, nx // 2, nz // 2
+    if isinstance(slices, Mapping):
+        unknown = sorted(set(slices) - {"iy", "ix", "iz"})
+        if unknown:
+            raise ValueError(f"`slices` keys must be among iy, ix, iz, got {unknown}")
+        picked = (slices.get("iy", ny // 2), slices.get("ix", nx // 2), slices.get("iz", nz // 2))
+    else:
+        try:
+            picked = tuple(slices)
+        except TypeError:
+            raise ValueError(f"`slices` must be (iy, ix, iz) or a dict, got {slices!r}") from None
+        if len(picked) != 3:
+            raise ValueError(f"`slices` must be (iy, ix, iz), got {slices!r}")
+    out = []
+    for label, value, n in zip(("iy", "ix", "iz"), picked, (ny, nx, nz)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
+            raise ValueError(f"`slices` {label} must be an integer in [0, {n - 1}], got {value!r}")
+        out.append(int(value))
+    return out[0], out[1], out[2]
+
+
+def _models3d_figure(models: Mapping[str, Any], grid3d: Any, *, slices: Any = None,
+                     vmin: float | None = None, vmax: float | None = None,
+                     title: str | None = None, cmap: str = "jet") -> Figure:
+    """Figure of orthogonal slices of 3-D models on one colour scale; see :func:`plot_models3d`."""
+    from .geometry3d import Grid3D
+
+    if not isinstance(grid3d, Grid3D):
+        raise TypeError(f"`grid3d` must be a crfwi Grid3D, got {type(grid3d).__name__}")
+    if not isinstance(models, Mapping) or len(models) == 0:
+        raise ValueError("`models` must be a non-empty dict {label: volume [nz, ny, nx] in m/s}")
+    volumes: dict[str, np.ndarray] = {}
+    for label, value in models.items():
+        name = f"models[{label!r}]"
+        array = _array(name, value)
+        if array.shape != grid3d.shape:
+            raise ValueError(f"`{name}` must have the grid's shape [nz, ny, nx] = {grid3d.shape}, "
+                             f"got shape {tuple(array.shape)}")
+        volumes[str(label)] = array / 1000.0  # m/s -> km/s for display
+    iy, ix, iz = _slice_indices(slices, grid3d.shape)
+
+    first = next(iter(volumes.values()))
+    finite = first[np.isfinite(first)]
+    if (vmin is None or vmax is None) and finite.size == 0:
+        raise ValueError("the first model has no finite values to set the colour scale; "
+                         "pass `vmin` and `vmax`")
+    lo = float(finite.min()) if vmin is None else float(vmin) / 1000.0
+    hi = float(finite.max()) if vmax is None else float(vmax) / 1000.0
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"`vmin` and `vmax` must be finite, got {vmin!r} and {vmax!r}")
+    if lo > hi:
+        raise ValueError(f"`vmin` must not exceed `vmax`, got {vmin!r} > {vmax!r}")
+    if lo == hi:
+        lo, hi = lo - 0.05, hi + 0.05
+
+    dz, dy, dx = grid3d.spacing
+    nz, ny, nx = grid3d.shape
+    z0, z1 = -dz / 2, (nz - 0.5) * dz  # cell-centred extents, metres
+    y0, y1 = -dy / 2, (ny - 0.5) * dy
+    x0, x1 = -dx / 2, (nx - 0.5) * dx
+    # (slice of the volume, extent, x label, y label, title, where the other slices cut it)
+    views = (
+        (lambda v: v[:, iy, :], (x0, x1, z1, z0), "x (m)", "depth (m)",
+         f"inline y = {iy * dy:g} m", ((ix * dx, "v"), (iz * dz, "h"))),
+        (lambda v: v[:, :, ix], (y0, y1, z1, z0), "y (m)", "depth (m)",
+         f"crossline x = {ix * dx:g} m", ((iy * dy, "v"), (iz * dz, "h"))),
+        (lambda v: v[iz], (x0, x1, y1, y0), "x (m)", "y (m)",
+         f"depth z = {iz * dz:g} m", ((ix * dx, "v"), (iy * dy, "h"))),
+    )
+    widths = (x1 - x0, y1 - y0, x1 - x0)
+    heights = (z1 - z0, z1 - z0, y1 - y0)
+    panel_h = 2.6
+    panel_ws = [panel_h * min(max(w / h, 0.5), 4.0) for w, h in zip(widths, heights)]
+    n = len(volumes)
+    fig = _new_figure(sum(panel_ws) + 1.4, (panel_h + 0.6) * n + (0.4 if title else 0.0))
+    axes = fig.subplots(n, 3, squeeze=False, gridspec_kw={"width_ratios": panel_ws})
+    image = None
+    for row, (label, volume) in enumerate(volumes.items()):
+        for col, (cut, extent, xlabel, ylabel, where, lines) in enumerate(views):
+            ax = axes[row, col]
+            image = ax.imshow(cut(volume), cmap=cmap, vmin=lo, vmax=hi, extent=extent,
+                              origin="upper", aspect="equal", interpolation="nearest")
+            for position, orientation in lines:
+                draw = ax.axvline if orientation == "v" else ax.axhline
+                draw(position, color="white", lw=0.6, ls="--", alpha=0.7)
+            ax.set_title(f"{label}: {where}", fontsize=9)
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel(ylabel)
+    colorbar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9)
+    colorbar.set_label("velocity (km/s)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_models3d(models: Mapping[str, Any], grid3d: Any, path: str | os.PathLike, *,
+                  slices: Any = None, vmin: float | None = None, vmax: float | None = None,
+                  title: str | None = None, cmap: str = "jet", dpi: int = _DPI) -> Path:
+    """Orthogonal slices of 3-D velocity models on ONE colour scale; writes a PNG.
+
+    One row per model (by convention true, initial, inverted), three panels per row: the inline
+    section ``[:, iy, :]`` (x across, depth down), the crossline section ``[:, :, ix]`` (y across,
+    depth down) and the depth slice ``[iz]`` (x across, y down); dashed lines mark where the other
+    two slices cut each panel. Axes are in metres, cells centred on ``(i dz, j dy, k dx)``; values
+    in km/s ("velocity (km/s)" colorbar).
+
+    Args:
+        models: ``{label: volume}``, each ``[nz, ny, nx]`` in m/s (numpy or torch), in row order.
+        grid3d: the volumes' :class:`~crfwi.geometry3d.Grid3D`.
+        path: output ``.png``; its parent folder is created.
+        slices: ``(iy, ix, iz)`` cell indices, or a dict with any of ``iy``, ``ix``, ``iz``;
+            default the middle cell of each axis (``n // 2``).
+        vmin, vmax: colour limits in m/s; default the min / max of the first volume.
+        title, cmap, dpi: as :func:`plot_models`.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        ValueError: no models, a volume not of the grid's shape, a slice index outside the grid,
+            ``vmin > vmax``, or a path not ending in ``.png``.
+    """
+    target = _png_path(path)
+    fig = _models3d_figure(models, grid3d, slices=slices, vmin=vmin, vmax=vmax, title=title,
+                           cmap=cmap)
+    return _save(fig, target, dpi)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ Modules, one idea each:
   predictions alike.
 * ``qc``: scoring without a true model: data fit per shot, gathers, the well-log comparison, and
   the model and predicted data as SEG-Y.
+* ``make_data``: ``crfwi make-data``, an elastic Chevron-2014-style line on Marmousi2 to try the
+  field workflow on (with its truth, for scoring only).
 
 Importing :mod:`crfwi` does not import this package (segyio is loaded only for field work).
 """

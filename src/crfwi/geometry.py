@@ -149,8 +149,30 @@ def ricker(freq: float, nt: int, dt: float, delay: float | None = None) -> torch
     return (1.0 - 2.0 * arg) * torch.exp(-arg)
 
 
+class Recording:
+    """What a 2-D and a 3-D survey share, from their fields ``source_x``, ``receiver_x``, ``freq``,
+    ``dt``, ``nt`` and ``delay``: counts, the record length and the Ricker source wavelet."""
+
+    @property
+    def n_shots(self) -> int:
+        return len(self.source_x)
+
+    @property
+    def n_receivers(self) -> int:
+        return len(self.receiver_x)
+
+    @property
+    def duration(self) -> float:
+        """Record length ``(nt - 1) * dt`` in seconds."""
+        return (self.nt - 1) * self.dt
+
+    def wavelet(self) -> torch.Tensor:
+        """The source wavelet, shape ``[nt]`` (float64)."""
+        return ricker(self.freq, self.nt, self.dt, self.delay)
+
+
 @dataclass(frozen=True)
-class Survey:
+class Survey(Recording):
     """A 2-D surface (or buried) acquisition: one point source per shot and a fixed receiver spread.
 
     All positions are in metres. Every shot records on the same receivers (fixed spread, as in the
@@ -236,23 +258,6 @@ class Survey:
             source_depth=grid.dz if source_depth is None else source_depth,
             receiver_depth=grid.dz if receiver_depth is None else receiver_depth,
             delay=delay, free_surface=free_surface, pml_width=pml_width)
-
-    @property
-    def n_shots(self) -> int:
-        return len(self.source_x)
-
-    @property
-    def n_receivers(self) -> int:
-        return len(self.receiver_x)
-
-    @property
-    def duration(self) -> float:
-        """Record length ``(nt - 1) * dt`` in seconds."""
-        return (self.nt - 1) * self.dt
-
-    def wavelet(self) -> torch.Tensor:
-        """The source wavelet, shape ``[nt]`` (float64)."""
-        return ricker(self.freq, self.nt, self.dt, self.delay)
 
     def source_locations(self, grid: Grid) -> torch.Tensor:
         """Source cell indices, shape ``[shot, 1, 2]`` (long), ``(row, column)``.

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .geometry import Grid, _check_wavelet_sampling, _positive, _positive_int, ricker
+from .geometry import Grid, Recording, _check_wavelet_sampling, _positive, _positive_int
 
 __all__ = ["Grid3D", "Survey3D"]
 
@@ -151,7 +151,7 @@ def _line(n: int, width: float, spacing: float | None, first: float | None) -> n
 
 
 @dataclass(frozen=True)
-class Survey3D:
+class Survey3D(Recording):
     """A 3-D acquisition: one point source per shot and a fixed areal receiver spread.
 
     Positions are in metres; shot ``i`` fires at ``(source_y[i], source_x[i])`` and receiver ``r``
@@ -238,23 +238,6 @@ class Survey3D:
             source_depth=grid.dz if source_depth is None else source_depth,
             receiver_depth=grid.dz if receiver_depth is None else receiver_depth,
             delay=delay, free_surface=free_surface, pml_width=pml_width)
-
-    @property
-    def n_shots(self) -> int:
-        return len(self.source_x)
-
-    @property
-    def n_receivers(self) -> int:
-        return len(self.receiver_x)
-
-    @property
-    def duration(self) -> float:
-        """Record length ``(nt - 1) * dt`` in seconds."""
-        return (self.nt - 1) * self.dt
-
-    def wavelet(self) -> torch.Tensor:
-        """The source wavelet, shape ``[nt]`` (float64)."""
-        return ricker(self.freq, self.nt, self.dt, self.delay)
 
     def source_locations(self, grid: Grid3D) -> torch.Tensor:
         """Source cell indices ``[shot, 1, 3]`` (long), ``(iz, iy, ix)``.

@@ -81,6 +81,8 @@ def test_cells_outside_the_bounds_still_receive_a_gradient():
     loss = model().sum()
     grads = torch.autograd.grad(loss, list(model.representation.parameters()))
     assert sum(float(gr.abs().sum()) for gr in grads) > 0
+    model.bound_gradient = "inward"  # the inward bound lets every one of them come back
+    assert diagnostics.gradient_reach(model) == 1.0
     model.bound_gradient = "zero"  # the literal clamp freezes all of them
     assert diagnostics.gradient_reach(model) == 0.0
 

@@ -47,12 +47,15 @@ def start_report(model) -> dict[str, float]:
 
 
 def gradient_reach(model) -> float:
-    """Fraction of the free cells through which a model gradient reaches θ: the derivative of the
-    bounds is non-zero there (1.0 under the straight-through bound; a plain clamp gives 0 to every
-    cell outside the bounds)."""
+    """Fraction of the free cells through which a model gradient that would bring them back
+    inside the bounds (any gradient, for cells inside) reaches θ: 1.0 under the straight-through
+    and the inward bounds; a plain clamp gives 0 to every cell outside the bounds."""
     unbounded = model.unbounded().detach().requires_grad_(True)
     out = bound(unbounded, *model.render_bounds, gradient=model.bound_gradient)
-    (grad,) = torch.autograd.grad(out.sum(), unbounded)
+    low, high = model.render_bounds
+    # ∂loss/∂m = +1 above vmax and inside, −1 below vmin: a descent step moves every cell inwards
+    inwards = torch.where(unbounded.detach() < low, -1.0, 1.0).to(out.dtype)
+    (grad,) = torch.autograd.grad((out * inwards).sum(), unbounded)
     free = _free(model)
     return float((grad[free] != 0).double().mean())
 

@@ -41,8 +41,11 @@ def test_centred_start_is_exactly_m0_and_keeps_the_jacobian(name, g=MARMOUSI):
     model = _model(name, g)
     report = diagnostics.start_report(model)
     assert report["perturbation_max"] == 0.0
-    # The NTK is unchanged by centring: the raw and centred models have the same J_m (one vjp).
-    raw = _model(name, g, start="raw")
+    # The NTK is unchanged by centring: the raw and centred models have the same J_m (one vjp,
+    # through the bound's identity derivative: the inward bound's reverse mode is one-sided for
+    # the raw model's cells outside the bounds, its J_m -- forward mode -- is the identity too).
+    model.bound_gradient = "straight-through"
+    raw = _model(name, g, start="raw", bound_gradient="straight-through")
     cot = torch.randn(g.shape, generator=torch.Generator().manual_seed(1))
     grads = [torch.autograd.grad((m() * cot).sum(), list(m.representation.parameters()))
              for m in (model, raw)]
@@ -77,8 +80,8 @@ def test_cells_outside_the_bounds_still_receive_a_gradient():
         model.start_offset.fill_(1.0)  # push every cell 1 km/s down: all below vmin
     assert diagnostics.start_report(model)["outside_bounds_fraction"] == 1.0
     assert float(model().detach().min()) >= 1400.0  # the value is bounded ...
-    assert diagnostics.gradient_reach(model) == 1.0  # ... the gradient is not
-    loss = model().sum()
+    assert diagnostics.gradient_reach(model) == 1.0  # ... the gradient that brings them back is not
+    loss = -model().sum()  # a descent step raises every cell: back inside
     grads = torch.autograd.grad(loss, list(model.representation.parameters()))
     assert sum(float(gr.abs().sum()) for gr in grads) > 0
     model.bound_gradient = "inward"  # the inward bound lets every one of them come back
@@ -89,11 +92,12 @@ def test_cells_outside_the_bounds_still_receive_a_gradient():
 
 def test_straight_through_bound_has_identity_derivative_in_both_modes():
     u = torch.tensor([0.5, 1.5, 2.5], dtype=torch.float64, requires_grad=True)
-    out = bound(u, 1.0, 2.0)
+    out = bound(u, 1.0, 2.0, gradient="straight-through")
     assert out.tolist() == [1.0, 1.5, 2.0]
     (g,) = torch.autograd.grad(out.sum(), u)
     assert g.tolist() == [1.0, 1.0, 1.0]
-    _, tangent = torch.func.jvp(lambda x: bound(x, 1.0, 2.0), (u.detach(),), (torch.ones(3, dtype=torch.float64),))
+    _, tangent = torch.func.jvp(lambda x: bound(x, 1.0, 2.0, gradient="straight-through"),
+                                (u.detach(),), (torch.ones(3, dtype=torch.float64),))
     assert tangent.tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(ValueError, match="bound_gradient"):
         bound(u, 1.0, 2.0, gradient="soft")
@@ -208,3 +212,10 @@ def test_inward_bound_stops_a_runaway_that_straight_through_allows():
         results[gradient] = trace
     assert results["straight-through"][-1] > 15.0  # ran away, and still running
     assert results["inward"][-1] < 3.0 and results["inward"][-1] - results["inward"][99] < 1e-3
+
+
+def test_the_default_bound_is_inward():
+    from crfwi.config import RunConfig
+
+    assert _model("siren", Grid(4, 5, 10.0), options={"hidden_features": 8}).bound_gradient == "inward"
+    assert RunConfig().inversion.bound_gradient == "inward"

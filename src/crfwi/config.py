@@ -165,8 +165,10 @@ class InversionSection:
     ``lr`` 0 = the method's default (5 for pixel, 1e-4 for networks); ``grid_lr`` 0 = ``lr``.
     ``shots_per_iteration`` 0 = all shots every step, else a random batch per step.
     ``vmin``/``vmax`` 0 = 0.9 × / 1.1 × the range of the true and initial models;
-    ``bound_gradient``: "straight-through" (default: bounded cells keep their gradient) or "zero"
-    (a plain clamp, which freezes cells outside the bounds; crfwi.representations.bound).
+    ``bound_gradient``: "inward" (default: a cell outside the bounds keeps the gradient that
+    brings it back, not one that pushes it further out), "straight-through" (keeps every gradient;
+    let networks run away on the salt stand-in) or "zero" (a plain clamp, which freezes cells
+    outside the bounds); crfwi.representations.bound.
     ``fix_water`` keeps the water layer (cells of water velocity at the top) at m0.
     """
 
@@ -183,7 +185,7 @@ class InversionSection:
     band_iterations: int = 0
     vmin: float = 0.0
     vmax: float = 0.0
-    bound_gradient: str = "straight-through"
+    bound_gradient: str = "inward"
     fix_water: bool = False
 
 

@@ -184,17 +184,17 @@ class _InwardClamp(torch.autograd.Function):
         return du
 
 
-def bound(model: torch.Tensor, low: float, high: float, *, gradient: str = "straight-through") -> torch.Tensor:
+def bound(model: torch.Tensor, low: float, high: float, *, gradient: str = "inward") -> torch.Tensor:
     """``model`` clamped to ``[low, high]``.
 
-    ``gradient = "straight-through"`` (default): the value is clamped, the derivative is the
+    ``gradient = "straight-through"``: the value is clamped, the derivative is the
     identity everywhere, so a cell outside the bounds still tells the parameters which way to go
     (written as ``u + (clamp(u) − u).detach()``, which forward- and reverse-mode AD both handle).
     But nothing then stops the misfit from pushing a clamped cell further out, and through the
     shared parameters of a network that can run away: LR-FWI from the constant start on the salt
     stand-in ended with 79 % of its cells outside the bounds and unbounded values from −58 to
     +390 km/s (MPE-FWI 17 %; BENCHMARKS.md §10.8).
-    ``"inward"``: the value is clamped and a cell outside the bounds passes its gradient only when
+    ``"inward"`` (default): the value is clamped and a cell outside the bounds passes its gradient only when
     a descent step moves it back inside (:class:`_InwardClamp`); no cell is frozen on its way
     back, none is pushed further out.
     ``"zero"``: a plain clamp, whose derivative is 0 outside the bounds -- the cells there are
@@ -229,13 +229,13 @@ class VelocityModel(nn.Module):
             ``"raw"`` is the literal m0 + s·F_θ (a random network adds its initial output, e.g.
             ≈ 0.2 km/s RMS for WinFWI). The paper writes m_θ = m0 + F_θ and is silent on F_θ0
             (PAPER.md §9.1); the choice is measured in BENCHMARKS.md §10.
-        bound_gradient: the derivative of the bounds, :func:`bound` (default straight-through).
+        bound_gradient: the derivative of the bounds, :func:`bound` (default inward).
     """
 
     def __init__(self, representation: Representation, initial: torch.Tensor, grid: Grid | Grid3D, *,
                  bounds: tuple[float, float], fixed_mask: torch.Tensor | None = None,
                  output_scale: float | None = None, start: str = "centred",
-                 bound_gradient: str = "straight-through") -> None:
+                 bound_gradient: str = "inward") -> None:
         super().__init__()
         initial = torch.as_tensor(initial)
         if tuple(initial.shape) != grid.shape:

@@ -96,6 +96,24 @@ def _save(fig: Figure, path: Path, dpi: int) -> Path:
 # --------------------------------------------------------------------------------------------
 # Velocity models
 # --------------------------------------------------------------------------------------------
+def _colour_limits(first: np.ndarray, vmin, vmax, what: str) -> tuple[float, float]:
+    """One colour scale (km/s) for every panel: ``vmin``/``vmax`` (m/s) where given, else the
+    range of ``first`` (km/s), the true model by convention."""
+    finite = first[np.isfinite(first)]
+    if (vmin is None or vmax is None) and finite.size == 0:
+        raise ValueError(f"{what} has no finite values to set the colour scale; "
+                         "pass `vmin` and `vmax`")
+    lo = float(finite.min()) if vmin is None else float(vmin) / 1000.0
+    hi = float(finite.max()) if vmax is None else float(vmax) / 1000.0
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"`vmin` and `vmax` must be finite, got {vmin!r} and {vmax!r}")
+    if lo > hi:
+        raise ValueError(f"`vmin` must not exceed `vmax`, got {vmin!r} > {vmax!r}")
+    if lo == hi:  # a constant model: open the scale a little so the colour is mid-range
+        lo, hi = lo - 0.05, hi + 0.05
+    return lo, hi
+
+
 def _panel_columns(n: int, aspect: float) -> int:
     """Columns for ``n`` panels of width/height ``aspect``.
 
@@ -124,19 +142,7 @@ def _models_figure(panels: Mapping[str, Any], grid: Grid, *, vmin: float | None 
                              f"got shape {array.shape}")
         models[str(label)] = array / 1000.0  # m/s -> km/s for display
 
-    first = next(iter(models.values()))
-    finite = first[np.isfinite(first)]
-    if (vmin is None or vmax is None) and finite.size == 0:
-        raise ValueError("the first panel has no finite values to set the colour scale; "
-                         "pass `vmin` and `vmax`")
-    lo = float(finite.min()) if vmin is None else float(vmin) / 1000.0
-    hi = float(finite.max()) if vmax is None else float(vmax) / 1000.0
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"`vmin` and `vmax` must be finite, got {vmin!r} and {vmax!r}")
-    if lo > hi:
-        raise ValueError(f"`vmin` must not exceed `vmax`, got {vmin!r} > {vmax!r}")
-    if lo == hi:  # a constant model: open the scale a little so the colour is mid-range
-        lo, hi = lo - 0.05, hi + 0.05
+    lo, hi = _colour_limits(next(iter(models.values())), vmin, vmax, "the first panel")
 
     n = len(models)
     dz_km, dx_km = grid.dz / 1000.0, grid.dx / 1000.0
@@ -252,19 +258,7 @@ def _models3d_figure(models: Mapping[str, Any], grid3d: Any, *, slices: Any = No
         volumes[str(label)] = array / 1000.0  # m/s -> km/s for display
     iy, ix, iz = _slice_indices(slices, grid3d.shape)
 
-    first = next(iter(volumes.values()))
-    finite = first[np.isfinite(first)]
-    if (vmin is None or vmax is None) and finite.size == 0:
-        raise ValueError("the first model has no finite values to set the colour scale; "
-                         "pass `vmin` and `vmax`")
-    lo = float(finite.min()) if vmin is None else float(vmin) / 1000.0
-    hi = float(finite.max()) if vmax is None else float(vmax) / 1000.0
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError(f"`vmin` and `vmax` must be finite, got {vmin!r} and {vmax!r}")
-    if lo > hi:
-        raise ValueError(f"`vmin` must not exceed `vmax`, got {vmin!r} > {vmax!r}")
-    if lo == hi:
-        lo, hi = lo - 0.05, hi + 0.05
+    lo, hi = _colour_limits(next(iter(volumes.values())), vmin, vmax, "the first model")
 
     dz, dy, dx = grid3d.spacing
     nz, ny, nx = grid3d.shape

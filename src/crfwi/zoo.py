@@ -770,16 +770,23 @@ def _constant(true: np.ndarray, grid: Grid, *, value=None, constant: str = "mean
     return np.full(grid.shape, _velocity("value", value, CONSTANT_READINGS[constant](true)))
 
 
-def _from_file(true: np.ndarray, grid: Grid, *, path=None, **_) -> np.ndarray:
+def read_initial_file(path, shape_text: str) -> tuple[np.ndarray, Path]:
+    """The array in an initial model's ``.npy`` file (``path``; shape described by
+    ``shape_text``, e.g. ``"[nz, nx]"``) and the resolved path, unchecked; a missing or unreadable
+    file raises ValueError naming it. Shared by the 2-D and 3-D initial models."""
     if path is None:
-        raise ValueError("initial model 'file' needs `path` to a .npy file of shape [nz, nx] in m/s")
+        raise ValueError(f"initial model 'file' needs `path` to a .npy file of shape {shape_text} in m/s")
     path = Path(path).expanduser()
     if not path.is_file():
         raise ValueError(f"initial model file not found at {path}")
     try:
-        model = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False), path
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot read initial model file {path}: {err}") from None
+
+
+def _from_file(true: np.ndarray, grid: Grid, *, path=None, **_) -> np.ndarray:
+    model, path = read_initial_file(path, "[nz, nx]")
     return _check_model(f"initial model in {path}", model, grid)
 
 

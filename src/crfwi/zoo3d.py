@@ -27,7 +27,7 @@ import numpy as np
 from scipy import ndimage
 
 from .geometry3d import Grid3D
-from .zoo import CONSTANT_READINGS, DATA_DIR_ENV, MANIFEST, resolve_data_dir
+from .zoo import CONSTANT_READINGS, DATA_DIR_ENV, MANIFEST, read_initial_file, resolve_data_dir
 
 __all__ = [
     "MODELS3D",
@@ -475,14 +475,6 @@ def initial_model3d(true, grid3d: Grid3D, kind: str, *,
                              f"got {constant!r}")
         m0 = np.full(grid3d.shape, _velocity("value", value, CONSTANT_READINGS[constant](truth)))
     else:
-        if path is None:
-            raise ValueError("initial model 'file' needs `path` to a .npy file [nz, ny, nx] in m/s")
-        file = Path(path).expanduser()
-        if not file.is_file():
-            raise ValueError(f"initial model file not found at {file}")
-        try:
-            loaded = np.load(file, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise ValueError(f"cannot read initial model file {file}: {err}") from None
+        loaded, file = read_initial_file(path, "[nz, ny, nx]")
         m0 = _check_volume(f"initial model in {file}", loaded, grid3d)
     return np.array(m0, dtype=np.float32)

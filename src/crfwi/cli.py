@@ -225,8 +225,12 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         data = presets.preset_data(preset.name, "paper", data_dir=args.data_dir)
         source = data["model"]["name"]
         window = preset.window
-        cut = (f"file window {window[0]:g} x {window[1]:g} m from {tuple(preset.origin)} scaled onto "
-               "the grid" if any(window) else "cropped at the grid's spacing")
+        if any(window):
+            cut = f"file window {window[0]:g} x {window[1]:g} m from {tuple(preset.origin)} scaled onto the grid"
+        elif source.startswith("openfwi:"):
+            cut = "one map on its own grid; choose it with --set model.name=openfwi:<family>:<k>"
+        else:
+            cut = "cropped at the grid's spacing"
         print(f"  model      {source} ({cut})" if not data["note"] else f"  model      {data['note']}")
         for scale in presets.SCALES:
             s = preset.scale(scale)
@@ -237,7 +241,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
         bounds = ("bounds " + "–".join(f"{b:g}" for b in preset.bounds) + " m/s"
                   if any(preset.bounds) else "default bounds")
         print(f"  {'':10s} {boundary}; {bounds}; water fixed: {'yes' if preset.fix_water else 'no'}; "
-              f"smooth σ = {10 * preset.paper.spacing:g} m")
+              f"smooth σ = {preset.smooth_cells * preset.paper.spacing:g} m")
     return 0
 
 

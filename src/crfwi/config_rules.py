@@ -237,10 +237,18 @@ def _scales() -> tuple[str, ...]:
     return presets.SCALES
 
 
-def _models() -> list[str]:
+def _check_model_name(name: Any) -> str:
+    """A zoo name or an OpenFWI map ``openfwi:<family>:<k>`` (its family is checked on reading)."""
     from . import zoo
 
-    return zoo._known_names()
+    if not isinstance(name, str):
+        raise ValueError(f"must be a model name (text), got {name!r}")
+    if name.startswith("openfwi:"):
+        return zoo._check_name(name)  # the form openfwi:<family>:<k>
+    if name not in zoo._known_names():
+        raise ValueError(f"unknown model {name!r}; valid: {', '.join(zoo._known_names())}, "
+                         "or an OpenFWI map openfwi:<family>:<k>")
+    return name
 
 
 def _initial_kinds() -> tuple[str, ...]:
@@ -301,7 +309,7 @@ RULES: dict[str, Any] = {
     "scale": Choice(_scales, "scale"),
     "note": Text(),
 
-    "model.name": Choice(_models, "model"),
+    "model.name": Resolves(_check_model_name),
     "model.nz": Int(min=0, note="0 = the benchmark file's own"),
     "model.nx": Int(min=0, note="0 = the benchmark file's own"),
     "model.spacing": Float(min=0, unit="m", note="0 = the benchmark file's own"),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from . import methods, misfits, regularizers, representations, resources, signal, zoo
+from . import methods, misfits, openfwi, regularizers, representations, resources, signal, zoo
 from .config import ConfigError, RunConfig
 from .geometry import Grid, Survey
 from .physics import SolverOptions, WaveSolver, resolve_device
@@ -249,9 +249,31 @@ def memory_estimate(config: RunConfig, grid: Grid, n_shots: int | None = None,
         storage_compression=phys.storage_compression, device=str(device))
 
 
+def _load_openfwi_map(config: RunConfig, before_load) -> tuple[np.ndarray, Grid]:
+    """An OpenFWI map on its own grid; a [model] size that disagrees with it is refused."""
+    m = config.model
+    if m.options or m.window or any(float(v) for v in m.origin):
+        raise ConfigError(f"OpenFWI map {m.name!r} is used as stored: drop model.options, "
+                          "model.window and model.origin")
+    try:
+        true_model, grid = openfwi.load_map(m.name, m.data_dir or None)
+    except ValueError as err:
+        raise ConfigError(f"`model.name`: {err}") from None
+    given = {"model.nz": (m.nz, grid.nz), "model.nx": (m.nx, grid.nx),
+             "model.spacing": (m.spacing, grid.dz)}
+    for key, (value, actual) in given.items():
+        if value and value != actual:
+            raise ConfigError(f"`{key}` = {value:g}, but OpenFWI map {m.name!r} has {actual:g}: "
+                              "leave it out or match it")
+    before_load(grid)
+    return true_model, grid
+
+
 def _load_true_model(config: RunConfig, before_load) -> tuple[np.ndarray, Grid]:
     m = config.model
     data_dir = m.data_dir or None
+    if openfwi.is_map_name(m.name):
+        return _load_openfwi_map(config, before_load)
     infos = {info.name: info for info in zoo.list_models(data_dir)}
     if m.name not in infos:
         raise ConfigError(f"unknown model {m.name!r}; valid: {', '.join(sorted(infos))}")

@@ -31,6 +31,12 @@ at the surface to the mean of its bottom row; ``constant`` = the true model's me
 (``initial.constant = "minimum"``: its minimum, the water velocity; the mean fits the paper's
 numbers, crfwi.zoo.CONSTANT_READINGS). The water layer, where there is one, is kept fixed (``fix_water``).
 
+**OpenFWI** (PAPER.md §4.4): OpenFWI's own acquisition (Deng et al. 2022): a 70 × 70 map at
+10 m, 5 sources evenly from the first to the last column (cells 0, 17, 34, 52, 69) and 70
+receivers every 10 m, both one cell deep, 15 Hz Ricker, 1 ms, 1000 samples, absorbing on all
+sides. The map is named ``--set model.name=openfwi:curvevel_a:17`` (:mod:`crfwi.openfwi`); it is
+used on its own grid. Bounds 1400–4900 m/s hold OpenFWI's 1500–4500 m/s range with margin.
+
 **Salt.** The SEG/EAGE salt model is not freely redistributable and the data directory here has
 no file for it; without ``salt`` in the data directory the preset uses the procedural
 ``salt_body`` generator as a stand-in and says so in ``note``, which every run output carries.
@@ -125,6 +131,13 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         cpu=Scale(47, 125, 40.0, 2.5, 0.016, 500, 10, 3800.0 / 9),
         free_surface=False, fix_water=True, bounds=(1400.0, 4900.0), smooth_cells=30.0,
         cpu_note="10 shots 422 m apart span the 3.8 km of the paper's 20 at 200 m"),
+    Preset(
+        name="openfwi", title="OpenFWI's acquisition on one real OpenFWI map (default FlatVel-A map 0)",
+        model="openfwi:flatvel_a:0", window=(0.0, 0.0),
+        paper=Scale(70, 70, 10.0, 15.0, 0.001, 1000, 5, 172.5),
+        cpu=Scale(70, 70, 10.0, 15.0, 0.001, 1000, 5, 172.5),
+        free_surface=False, fix_water=False, bounds=(1400.0, 4900.0), smooth_cells=5.0,
+        cpu_note="OpenFWI's maps are already CPU-sized: the cpu scale is the paper's"),
 )}
 
 

@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
+from . import openfwi
 from .geometry import Grid
 
 __all__ = [
@@ -571,8 +572,12 @@ def _known_names() -> list[str]:
 
 
 def _check_name(name: str) -> str:
+    if openfwi.is_map_name(name):
+        openfwi.parse_map_name(name)  # the form only; the family is checked when it is read
+        return name
     if name not in _BENCHMARKS and name not in _PROCEDURAL:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(_known_names())}")
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(_known_names())}, "
+                         "or an OpenFWI map openfwi:<family>:<k>")
     return name
 
 
@@ -615,6 +620,9 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
     ``flatfault``, ``curvefault``) need ``grid`` and return ``generator(grid, seed=seed,
     **generator_options)``; ``origin`` does not apply to them.
 
+    OpenFWI maps (``openfwi:<family>:<k>``, :mod:`crfwi.openfwi`) are read from the data
+    directory's stacks on their own 10 m grid (``grid`` may be given only if it is that grid).
+
     Benchmark models (``marmousi``, ``marmousi2``, ``overthrust``, ``bp2004``, ``salt``) are read
     from ``<data_dir>/<file>`` as listed in ``<data_dir>/models.json``; the file is checked to be
     2-D, finite, positive and of the manifest's shape.
@@ -648,6 +656,16 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
         **generator_options: options of the procedural generator (e.g. ``n_layers``).
     """
     _check_name(name)
+    if openfwi.is_map_name(name):
+        if generator_options or tuple(origin) != (0.0, 0.0) or window is not None:
+            raise ValueError(f"OpenFWI map {name!r} is used as stored: it takes no options, "
+                             "`origin` or `window`")
+        model, map_grid = openfwi.load_map(name, data_dir)
+        if grid is not None and grid != map_grid:
+            raise ValueError(f"OpenFWI map {name!r} lies on {map_grid.nz} x {map_grid.nx} nodes "
+                             f"at {map_grid.dz:g} m; its grid cannot be changed (got {grid.nz} x "
+                             f"{grid.nx} at {grid.dz:g} m)")
+        return model, map_grid
     if name in _PROCEDURAL:
         if grid is None:
             raise ValueError(f"procedural model {name!r} needs a `grid` (any size), "

@@ -136,7 +136,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         model="openfwi:flatvel_a:0", window=(0.0, 0.0),
         paper=Scale(70, 70, 10.0, 15.0, 0.001, 1000, 5, 172.5),
         cpu=Scale(70, 70, 10.0, 15.0, 0.001, 1000, 5, 172.5),
-        free_surface=False, fix_water=False, bounds=(1400.0, 4900.0), smooth_cells=5.0,
+        free_surface=False, fix_water=False, bounds=(1400.0, 4900.0),
         cpu_note="OpenFWI's maps are already CPU-sized: the cpu scale is the paper's"),
 )}
 

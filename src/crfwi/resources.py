@@ -11,16 +11,20 @@ wavefields, float64 models) and none of the solver's working buffers, caches or 
 graph, so a refusal is certain to be right (the run could not have fitted) while a run near the
 limit may still run out of memory. The terms:
 
-* velocity models: the true and the initial model, float64 while they are built (nz·nx·8 each);
-* receiver locations: deepwave's int64 ``[shot, receiver, 2]`` index tensor (16 bytes a pair);
+* velocity models: the true and the initial model, float64 while they are built (nz·nx·8 each,
+  nz·ny·nx·8 in 3-D);
+* receiver locations: deepwave's int64 ``[shot, receiver, 2]`` index tensor (16 bytes a pair;
+  3-D: ``[shot, receiver, 3]``);
 * source wavelet: ``nt`` float64 samples;
 * observed data: ``n_shots × n_receivers × nt`` float32, kept for the whole run;
-* forward wavefields: the observed data are simulated with every shot at once; deepwave's 2-D
-  scalar propagator keeps 6 padded wavefields per shot (deepwave.estimate_memory's count);
+* forward wavefields: the observed data are simulated with every shot at once; deepwave's
+  scalar propagator keeps 6 padded wavefields per shot in 2-D, 8 in 3-D
+  (deepwave.estimate_memory's count);
 * wavefield history: what deepwave stores for the backward pass of one solver call, per shot
   of a chunk (``physics.shot_chunk``, else the shots of a step): one padded wavefield
-  (nz + PML + FD halo) × (nx + …) every ``physics.gradient_sampling_interval`` steps of
-  ``survey.nt``, divided by ``physics.checkpoint_segments``; float32, or 1 byte a value with
+  (nz + PML + FD halo) × (nx + …) (× (ny + …) in 3-D) every
+  ``physics.gradient_sampling_interval`` steps of ``survey.nt``, divided by
+  ``physics.checkpoint_segments``; float32, or 1 byte a value with
   ``physics.storage_compression``; kept in device memory (``storage = "device"``), host memory
   (``"cpu"``) or neither (``"disk"``, ``"none"``). This is the term deepwave.estimate_memory
   calls ``backward_storage_bytes``.
@@ -51,6 +55,12 @@ FLOAT32 = 4
 FLOAT64 = 8
 FORWARD_WAVEFIELDS = 6  # deepwave's 2-D scalar propagator: 2 + 2 * ndim wavefields per shot
 
+
+def forward_wavefields(ndim: int) -> int:
+    """Padded wavefields deepwave's scalar propagator keeps per shot: 2 + 2 * ndim (2-D: 6,
+    3-D: 8; deepwave.estimate_memory's table)."""
+    return 2 + 2 * ndim
+
 HISTORY = "wavefield history for the gradient"
 GRADIENT_TERMS = (HISTORY,)  # needed only when a gradient is computed
 
@@ -78,7 +88,7 @@ class MemoryEstimate:
 
 
 def estimate_memory_bytes(*, nz: int, nx: int, nt: int, n_shots: int, n_receivers: int,
-                          shots_at_once: int | None = None, pml_width: int = 20,
+                          ny: int = 0, shots_at_once: int | None = None, pml_width: int = 20,
                           free_surface: bool = True, accuracy: int = 8,
                           gradient_sampling_interval: int = 1, checkpoint_segments: int = 0,
                           storage: str = "device", storage_compression: bool = False,
@@ -87,29 +97,37 @@ def estimate_memory_bytes(*, nz: int, nx: int, nt: int, n_shots: int, n_receiver
 
     ``shots_at_once`` is the most shots in one gradient computation (default ``n_shots``);
     ``device`` "cpu" or "cuda" decides which terms live in device memory (on "cpu" everything
-    is host memory). Plain integer arithmetic: any size can be estimated, however absurd.
+    is host memory). ``ny`` > 0: a 3-D grid ``[nz, ny, nx]`` (issue 15): every wavefield is
+    padded along y as along x, the scalar propagator keeps 8 of them per shot (2-D: 6) and a
+    receiver's location is 3 indices. Plain integer arithmetic: any size can be estimated,
+    however absurd.
     """
     on_gpu = str(device).startswith("cuda")
     data_where = "device" if on_gpu else "host"
     at_once = n_shots if not shots_at_once else min(shots_at_once, n_shots)
+    ndim = 3 if ny else 2
+    cells = nz * nx * (ny or 1)
     # Padding as deepwave adds it: the PML on every side but a free surface, plus the
     # finite-difference halo of accuracy / 2 cells on each side.
     pml_z = pml_width * (1 if free_surface else 2)
     padded = (nz + pml_z + accuracy) * (nx + 2 * pml_width + accuracy)
+    if ny:
+        padded *= ny + 2 * pml_width + accuracy
     stored_steps = math.ceil(nt / gradient_sampling_interval)
     history = at_once * padded * stored_steps * (1 if storage_compression else FLOAT32)
     history //= max(1, checkpoint_segments)
     history_where = {"device": data_where, "cpu": "host"}.get(storage)
     shots = "fewer shots (survey.n_shots, survey.shots or data.shots)"
-    grid = "a smaller grid (model.nz, model.nx, or a larger model.spacing)"
+    grid = (f"a smaller grid (model.nz, {'model.ny, ' if ny else ''}model.nx, or a larger "
+            "model.spacing)")
     terms = [
-        MemoryTerm("velocity models", 2 * nz * nx * FLOAT64, "host", f"use {grid}"),
-        MemoryTerm("receiver locations", n_shots * n_receivers * 2 * 8, data_where,
+        MemoryTerm("velocity models", 2 * cells * FLOAT64, "host", f"use {grid}"),
+        MemoryTerm("receiver locations", n_shots * n_receivers * ndim * 8, data_where,
                    f"use {shots} or a larger survey.receiver_spacing"),
         MemoryTerm("source wavelet", nt * FLOAT64, "host", "lower survey.nt"),
         MemoryTerm("observed data", n_shots * n_receivers * nt * FLOAT32, data_where,
                    f"lower survey.nt, or use {shots} or a larger survey.receiver_spacing"),
-        MemoryTerm("forward wavefields", n_shots * padded * FORWARD_WAVEFIELDS * FLOAT32,
+        MemoryTerm("forward wavefields", n_shots * padded * forward_wavefields(ndim) * FLOAT32,
                    data_where, f"use {shots}, {grid} or a smaller survey.pml_width"),
     ]
     if history_where is not None:

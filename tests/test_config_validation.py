@@ -49,11 +49,11 @@ def _refused(key, value):
 # (free text, flags, option tables checked by the code that takes them).
 OUT_OF_RANGE = {
     "seed": -1, "name": "a/b", "preset": "nope", "scale": "huge", "note": None,
-    "model.name": "marmousy", "model.nz": -1, "model.nx": -1, "model.spacing": -5.0,
+    "model.name": "marmousy", "model.nz": -1, "model.ny": -1, "model.nx": -1, "model.spacing": -5.0,
     "model.origin": [0.0], "model.window": [100.0, 0.0], "model.data_dir": None,
     "model.options": None,
     "survey.n_shots": 0, "survey.shot_spacing": -1.0, "survey.first_shot": -2.0,
-    "survey.shots": [-10.0], "survey.receiver_spacing": -1.0, "survey.source_depth": -0.5,
+    "survey.shots": [-10.0], "survey.shot_grid": [0, 2], "survey.receiver_spacing": -1.0, "survey.source_depth": -0.5,
     "survey.receiver_depth": -3.0, "survey.freq": 0.0, "survey.delay": -0.1, "survey.dt": 0.0,
     "survey.nt": 0, "survey.free_surface": None, "survey.pml_width": -1,
     "data.noise": -1.0, "data.noise_seed": -2, "data.highpass": -1.0, "data.highpass_order": 0,
@@ -89,7 +89,7 @@ WRONG_TYPE = {int: "x", float: "x", str: 3, bool: 1, list: "x", dict: [1]}
 
 # Values that mean "the default" in a section's docstring: they must stay accepted.
 SENTINELS = [
-    ("model.nz", 0), ("model.spacing", 0.0), ("model.window", []), ("survey.first_shot", -1.0),
+    ("model.nz", 0), ("model.ny", 0), ("survey.shot_grid", []), ("model.spacing", 0.0), ("model.window", []), ("survey.first_shot", -1.0),
     ("survey.shot_spacing", 0.0), ("survey.receiver_spacing", 0.0), ("survey.source_depth", -1.0),
     ("survey.receiver_depth", -1.0), ("survey.delay", -1.0), ("survey.shots", []),
     ("data.noise_seed", -1), ("data.highpass", 0.0), ("data.shots", 0), ("initial.v_top", 0.0),

@@ -49,10 +49,16 @@ class ModelSection:
     (depth, width) in metres of the file resampled onto the grid (the geology is then scaled to
     the grid's spacing, as the paper's grids are; empty = the grid's own extent, no scaling);
     ``options`` go to a procedural generator; ``data_dir`` overrides $CRFWI_DATA_DIR.
+
+    3-D (issue 15): ``ny`` > 0 cells along the crossline y makes the run 3-D, on a
+    ``[nz, ny, nx]`` grid of one ``spacing`` on every axis; it needs a 3-D ``name``
+    (``thrust_fold3d``, ``overthrust3d``: crfwi.zoo3d) and ``nz``/``nx``/``spacing``;
+    ``origin`` and ``window`` then read [z, y, x] and [depth, y width, x width].
     """
 
     name: str = "layered"
     nz: int = 0
+    ny: int = 0
     nx: int = 0
     spacing: float = 0.0
     origin: list = field(default_factory=lambda: [0.0, 0.0])
@@ -68,12 +74,18 @@ class SurveySection:
     the source positions instead (leave it out for the even spread; an empty list is refused);
     receivers every ``receiver_spacing`` m (0 = every column); ``source_depth`` and
     ``receiver_depth`` -1 = one cell below the top; ``delay`` (time of the wavelet's peak)
-    -1 = 1.5 / ``freq``."""
+    -1 = 1.5 / ``freq``.
+
+    3-D (``model.ny`` > 0): ``shot_grid`` = [n_y, n_x] shots on a surface grid (numbered x
+    fastest), ``shot_spacing`` apart along both axes and centred (0 = spanning the surface);
+    receivers every ``receiver_spacing`` m along y and x; ``n_shots``, ``shots`` and
+    ``first_shot`` are 2-D only. [] = a 2-D survey."""
 
     n_shots: int = 8
     shot_spacing: float = 0.0
     first_shot: float = -1.0
     shots: list = field(default_factory=list)
+    shot_grid: list = field(default_factory=list)
     receiver_spacing: float = 0.0
     source_depth: float = -1.0
     receiver_depth: float = -1.0

@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from .config_rules3d import SHOT_GRID, check_dimensions
+
 __all__ = ["RULES", "CROSS_CHECKS", "Int", "Float", "Numbers", "Choice", "Resolves", "Text", "Flag",
            "Table", "FileName", "problem"]
 
@@ -228,7 +230,7 @@ class FileName:
 def _presets() -> list[str]:
     from . import presets
 
-    return list(presets.PRESETS)
+    return presets.available()
 
 
 def _scales() -> tuple[str, ...]:
@@ -245,10 +247,18 @@ def _check_model_name(name: Any) -> str:
         raise ValueError(f"must be a model name (text), got {name!r}")
     if name.startswith("openfwi:"):
         return zoo._check_name(name)  # the form openfwi:<family>:<k>
+    if name in _models3d():
+        return name
     if name not in zoo._known_names():
         raise ValueError(f"unknown model {name!r}; valid: {', '.join(zoo._known_names())}, "
                          "or an OpenFWI map openfwi:<family>:<k>")
     return name
+
+
+def _models3d() -> tuple[str, ...]:
+    from . import zoo3d
+
+    return zoo3d.MODELS3D
 
 
 def _initial_kinds() -> tuple[str, ...]:
@@ -311,11 +321,12 @@ RULES: dict[str, Any] = {
 
     "model.name": Resolves(_check_model_name),
     "model.nz": Int(min=0, note="0 = the benchmark file's own"),
+    "model.ny": Int(min=0, note="0 = a 2-D model; > 0 = cells along y, a 3-D run"),
     "model.nx": Int(min=0, note="0 = the benchmark file's own"),
     "model.spacing": Float(min=0, unit="m", note="0 = the benchmark file's own"),
-    "model.origin": Numbers(lengths=(2,), min=0, unit="m", note="[z, x]"),
-    "model.window": Numbers(lengths=(0, 2), min=0, strict=True, unit="m",
-                            note="[depth, width]; empty = the grid's own extent"),
+    "model.origin": Numbers(lengths=(2, 3), min=0, unit="m", note="[z, x]; 3-D: [z, y, x]"),
+    "model.window": Numbers(lengths=(0, 2, 3), min=0, strict=True, unit="m",
+                            note="[depth, width]; 3-D: [depth, y, x]; empty = the grid's own extent"),
     "model.data_dir": Text(),
     "model.options": Table(),
 
@@ -325,6 +336,7 @@ RULES: dict[str, Any] = {
     # [] = n_shots spread evenly: the form crfwi writes for the default (config.resolved.toml);
     # an explicitly empty list in a user's file is refused by config.check_user_input.
     "survey.shots": Numbers(min=0, unit="m", note="source positions"),
+    "survey.shot_grid": SHOT_GRID,
     "survey.receiver_spacing": Float(min=0, unit="m", note="0 = every column"),
     "survey.source_depth": Float(min=0, sentinel=-1, unit="m", note="one cell below the top"),
     "survey.receiver_depth": Float(min=0, sentinel=-1, unit="m", note="one cell below the top"),
@@ -604,4 +616,5 @@ def _field_initial(c) -> str | None:
 
 
 CROSS_CHECKS: tuple[Callable[[Any], str | None], ...] = (
-    _field, _bounds, _sampling, _first_shot, _highpass, _bands, _shots, _time_steps, _initial)
+    check_dimensions, _field, _bounds, _sampling, _first_shot, _highpass, _bands, _shots,
+    _time_steps, _initial)

@@ -141,15 +141,22 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 )}
 
 
-def available() -> list[str]:
-    return list(PRESETS)
+def available(dimensions: int | None = None) -> list[str]:
+    """The presets' names, 2-D then 3-D (crfwi.presets3d); ``dimensions`` 2 or 3: only those."""
+    from .presets3d import PRESETS3D
+
+    names = {2: list(PRESETS), 3: list(PRESETS3D)}
+    return names[dimensions] if dimensions else names[2] + names[3]
 
 
-def get(name: str) -> Preset:
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ConfigError(f"unknown preset {name!r}; valid: {', '.join(PRESETS)}") from None
+def get(name: str):
+    """The :class:`Preset` (or 3-D :class:`crfwi.presets3d.Preset3D`) called ``name``."""
+    from .presets3d import PRESETS3D
+
+    preset = PRESETS.get(name) or PRESETS3D.get(name)
+    if preset is None:
+        raise ConfigError(f"unknown preset {name!r}; valid: {', '.join(available())}")
+    return preset
 
 
 def _file_available(model: str, data_dir: str | None) -> bool:
@@ -168,6 +175,10 @@ def preset_data(name: str, scale: str = "paper", *, data_dir: str | None = None)
     file; ``note`` then says so.
     """
     preset = get(name)
+    if getattr(preset, "dimensions", 2) == 3:
+        from .presets3d import preset_data3d
+
+        return preset_data3d(preset, scale, data_dir=data_dir)
     s = preset.scale(scale)
     model: dict = {"name": preset.model, "nz": s.nz, "nx": s.nx, "spacing": s.spacing,
                    "origin": list(preset.origin), "window": list(preset.window)}

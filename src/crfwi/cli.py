@@ -220,13 +220,14 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     from . import presets
 
     print("presets (crfwi invert --preset NAME [--scale paper|cpu] [--init smooth|linear|constant]):")
-    for preset in presets.PRESETS.values():
+    for preset in (presets.get(name) for name in presets.available()):  # 2-D, then 3-D
         print(f"\n{preset.name}: {preset.title}")
         data = presets.preset_data(preset.name, "paper", data_dir=args.data_dir)
         source = data["model"]["name"]
         window = preset.window
         if any(window):
-            cut = f"file window {window[0]:g} x {window[1]:g} m from {tuple(preset.origin)} scaled onto the grid"
+            cut = (f"file window {' x '.join(f'{w:g}' for w in window)} m from "
+                   f"{tuple(preset.origin)} scaled onto the grid")
         elif source.startswith("openfwi:"):
             cut = "one map on its own grid; choose it with --set model.name=openfwi:<family>:<k>"
         else:
@@ -237,7 +238,9 @@ def _cmd_presets(args: argparse.Namespace) -> int:
             print(f"  {scale:10s} {s.describe()}")
         if preset.cpu_note:
             print(f"  {'':10s} cpu: {preset.cpu_note}")
-        boundary = "free surface on top, PML on 3 sides" if preset.free_surface else "PML on all sides"
+        sides = 2 * getattr(preset, "dimensions", 2) - 1
+        boundary = (f"free surface on top, PML on {sides} sides" if preset.free_surface
+                    else "PML on all sides")
         bounds = ("bounds " + "–".join(f"{b:g}" for b in preset.bounds) + " m/s"
                   if any(preset.bounds) else "default bounds")
         print(f"  {'':10s} {boundary}; {bounds}; water fixed: {'yes' if preset.fix_water else 'no'}; "

@@ -147,7 +147,7 @@ def test_parallel_jobs_and_the_command(tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert code == 0 and "2 done, 0 failed" in stdout
     code = main(["bench", str(write(tmp_path, text)), "--out", str(out), "--dry-run"])
-    assert code == 0 and "custom/constant-clean/pixel-seed0  (2 iterations)" in capsys.readouterr().out
+    assert code == 0 and "custom/constant-clean/pixel-seed0  (2 iterations; done)" in capsys.readouterr().out
 
 
 def test_overrides_apply_to_every_run_over_the_sweep(tmp_path):
@@ -177,3 +177,28 @@ def test_named_sweeps_expand(monkeypatch):
     paper = load_sweep("paper-marmousi", overrides=["scale=paper"])
     assert {r.key.split("/")[0] for r in paper.runs} == {"marmousi-paper"}
     assert paper.runs[0].data["scale"] == "paper"
+
+
+def test_a_done_run_whose_setting_changed_is_reported_stale_not_rerun(tmp_path, capsys):
+    out = tmp_path / "out"
+    text = TOY_SWEEP.split("[[block]]")[0] + '[[block]]\nmethods = ["ig", "pixel"]\ninits = ["linear"]\n'
+    path = write(tmp_path, text)
+    run_sweep(load_sweep(path, out=out), progress=False, log=quiet)
+    ig, pixel = "custom/linear-clean/ig-seed0", "custom/linear-clean/pixel-seed0"
+    stamp = (out / ig / "metrics.json").stat().st_mtime_ns
+    # The bound's derivative changes: the network run is stale; the pixel run never takes that
+    # derivative (its cells are projected inside the bounds), and the constant reading is unread
+    # by a linear start, so neither is stale.
+    changed = path.read_text().replace("iterations = 2", 'iterations = 2\nbound_gradient = "zero"')
+    changed = changed.replace("[base.output]", '[base.initial]\nconstant = "minimum"\n[base.output]')
+    path.write_text(changed)
+    logged = []
+    status = run_sweep(load_sweep(path, out=out), progress=False, log=logged.append)
+    assert status["runs"][ig]["stale"] == ["inversion.bound_gradient: 'inward' -> 'zero'"]
+    assert "stale" not in status["runs"][pixel]
+    assert any(line.startswith(f"stale  {ig}: done under inversion.bound_gradient") for line in logged)
+    assert (out / ig / "metrics.json").stat().st_mtime_ns == stamp  # kept, not re-run
+    assert main(["bench", str(path), "--out", str(out), "--dry-run"]) == 0
+    listing = capsys.readouterr().out
+    assert f"{ig}  (2 iterations; STALE: inversion.bound_gradient: 'inward' -> 'zero')" in listing
+    assert f"{pixel}  (2 iterations; done)" in listing

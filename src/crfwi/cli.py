@@ -249,7 +249,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep, run_sweep
+    from .sweep import load_sweep, run_state, run_sweep
 
     if args.jobs < 1:
         raise _UsageError(f"--jobs must be >= 1, got {args.jobs}")
@@ -257,7 +257,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.dry_run:
         for run in sweep.runs:
             if not args.only or args.only in run.key:
-                print(f"{run.key}  ({run.iterations} iterations)")
+                done, stale = run_state(sweep, run)
+                state = "to run" if done is None else ("STALE: " + "; ".join(stale) if stale else "done")
+                print(f"{run.key}  ({run.iterations} iterations; {state})")
         return 0
     status = run_sweep(sweep, jobs=args.jobs, device=args.device, progress=not args.quiet,
                        only=args.only)

@@ -46,7 +46,8 @@ from .config import (ConfigError, apply_overrides, check_user_input, config_from
                      read_toml)
 from .runner import RunInterrupted
 
-__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "SUMMARY_FILES", "NAMED_SWEEPS"]
+__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "run_state", "stale_fields", "SUMMARY_FILES",
+           "NAMED_SWEEPS"]
 
 SUMMARY_FILES = ("metrics.json", "history.csv", "config.resolved.toml", "data.json", "model.npy")
 _BLOCK_KEYS = {"presets", "scales", "methods", "inits", "scenarios", "seeds", "set"}
@@ -164,6 +165,73 @@ def _completed(folder: Path, run: SweepRun) -> dict | None:
     return values if values.get("iterations") == run.iterations else None
 
 
+# Fields that may differ between a done run and the sweep's run without changing what it computed:
+# its label, where files went, how often it reported, where the data lived, what it recorded
+# about its machine; ``inversion.iterations`` is the extension the sweep handles itself.
+_NOT_COMPARED = {"name", "meta", "output", "model.data_dir", "inversion.iterations"}
+
+
+def _flatten(data: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if name in _NOT_COMPARED:
+            continue
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def stale_fields(folder: Path, run: SweepRun) -> list[str]:
+    """How a done run's recorded config differs from what the sweep would run now.
+
+    A default that changed after a run (e.g. ``inversion.bound_gradient``) leaves the run "done"
+    under the old setting; this names each such field as ``key: recorded -> now``. Empty when the
+    run is current or records no config.
+    """
+    recorded_path = folder / run.path / "config.resolved.toml"
+    if not recorded_path.is_file():
+        return []
+    from .config import config_to_dict, load_config
+
+    current = config_from_dict(run.data)
+    written = _flatten(read_toml(recorded_path))
+    recorded = _flatten(config_to_dict(load_config(recorded_path)))
+    now = _flatten(config_to_dict(current))
+    unread = _unread(current)
+    # A field the record lacks was written by a crfwi before the field existed; such a run is
+    # taken to have run the field's default (a new option keeps the old behaviour unless the
+    # CHANGELOG says otherwise), so only fields the record holds are compared.
+    return [f"{key}: {recorded[key]!r} -> {now.get(key)!r}"
+            for key in sorted(recorded)
+            if key in written and key not in unread and recorded[key] != now.get(key)]
+
+
+def _unread(config) -> set[str]:
+    """Fields a run never reads, so that a change in them leaves it current."""
+    unread = set()
+    if config.initial.kind != "constant":
+        unread.add("initial.constant")  # which constant: read by constant starts only
+    if methods.resolve(config.inversion.method).representation == "pixel":
+        # Pixel cells are projected inside the bounds after every step: the bound's derivative
+        # is never taken outside them.
+        unread.add("inversion.bound_gradient")
+    return unread
+
+
+def run_state(sweep: Sweep, run: SweepRun) -> tuple[dict | None, list[str]]:
+    """``(metrics, stale fields)`` of a done run (its summary first, else its run folder), or
+    ``(None, [])`` when it is still to run."""
+    for folder in (sweep.summaries, sweep.out):
+        if folder is not None:
+            done = _completed(folder, run)
+            if done is not None:
+                return done, stale_fields(folder, run)
+    return None, []
+
+
 def _copy_summary(folder: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in SUMMARY_FILES:
@@ -206,10 +274,13 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
     for run in sweep.runs:
         if only and only not in run.key:
             continue
-        done = _completed(sweep.summaries, run) if sweep.summaries is not None else None
-        done = done or _completed(sweep.out, run)
+        done, stale = run_state(sweep, run)
         if done is not None:
             status["runs"][run.key] = {"state": "done", "ssim": done.get("ssim"), "mse": done.get("mse")}
+            if stale:
+                # Kept, not re-run: the user decides (remove its folder and summary to re-run it).
+                status["runs"][run.key]["stale"] = stale
+                log(f"stale  {run.key}: done under {'; '.join(stale)}")
         else:
             todo.append(run)
     total = len(todo)

@@ -37,7 +37,7 @@ def test_cpu_scale_keeps_the_survey_in_proportion(name):
     assert cpu.freq * cpu.spacing == pytest.approx(paper.freq * paper.spacing)
 
 
-@pytest.mark.parametrize("name", presets.available())
+@pytest.mark.parametrize("name", presets.available(2))  # 3-D: tests/test_3d_runs.py
 @pytest.mark.parametrize("scale", presets.SCALES)
 def test_every_preset_builds_at_both_scales(name, scale, benchmark_data):
     config = config_from_dict({"preset": name, "scale": scale})

@@ -4,6 +4,9 @@ true model (zoo) → grid, survey (maybe decimated) → solver → observed data
 initial model m0; bounds; water mask; method → representation → velocity model, misfit and
 regulariser. Nothing here runs the optimisation (see :mod:`crfwi.inversion`).
 
+A 3-D run (``model.ny`` > 0) builds its grid, true model, survey and start with
+:mod:`crfwi.experiment3d`; everything after is the same code.
+
 A field run (``[field] data``, :mod:`crfwi.field.survey`) has no true model (``true_model`` is
 None): its observed data are the user's, read and preprocessed when the experiment is built.
 """
@@ -18,8 +21,11 @@ import torch
 
 from . import methods, misfits, openfwi, regularizers, representations, resources, signal, zoo
 from .config import ConfigError, RunConfig
+from .config_rules3d import is_3d
 from .geometry import Grid, Survey
+from .geometry3d import Grid3D, Survey3D
 from .physics import SolverOptions, WaveSolver, resolve_device
+from .physics3d import make_solver
 
 # MS-FWI's default bands (Experiment._default_bands): the paper's 4–14 Hz at a preset's paper
 # scale, scaled by the preset's cpu/paper source-frequency ratio at its cpu scale; without a
@@ -39,8 +45,8 @@ class Experiment:
     shots used."""
 
     config: RunConfig
-    grid: Grid
-    survey: Survey
+    grid: Grid | Grid3D
+    survey: Survey | Survey3D
     true_model: np.ndarray | None
     initial_model: np.ndarray
     fixed_mask: np.ndarray | None
@@ -51,6 +57,11 @@ class Experiment:
     kept_shots: list[int] | None = None
     memory_checked: bool = field(default=False, repr=False)
     field: "FieldRun | None" = None
+
+    @property
+    def grid_ndim(self) -> int:
+        """2 for a ``[nz, nx]`` run, 3 for ``[nz, ny, nx]``."""
+        return len(self.grid.shape)
 
     def check_memory(self) -> None:
         """Refuse (ConfigError naming the keys) a run whose data and wavefields cannot fit in
@@ -193,11 +204,15 @@ class Experiment:
 
 
 def build_grid_and_true_model(config: RunConfig, *, before_load=None
-                              ) -> tuple[Grid, np.ndarray | None]:
+                              ) -> tuple[Grid | Grid3D, np.ndarray | None]:
     """The grid and the true model on it (see :class:`~crfwi.config.ModelSection`);
     ``before_load(grid)`` is called once the grid is known: before the model is made on it (a
     benchmark file at its own grid is read first, to know its grid). A field run: its grid
-    (model.nz, nx, spacing) and None."""
+    (model.nz, nx, spacing) and None. A 3-D run: its Grid3D and volume."""
+    if is_3d(config):
+        from .experiment3d import build_grid_and_true_model3d
+
+        return build_grid_and_true_model3d(config, before_load or (lambda grid: None))
     if config.field.data:
         grid = Grid(config.model.nz, config.model.nx, config.model.spacing)
         (before_load or (lambda grid: None))(grid)
@@ -219,12 +234,16 @@ def shot_count(config: RunConfig) -> tuple[int, int, int]:
         nt = field_survey.time_axis(config, headers)[1]
         return len(shots), int(headers.receivers_per_shot[shots].max()), nt
     n_shots = len(s.shots) if s.shots else s.n_shots
+    if is_3d(config):
+        from .experiment3d import shot_count3d
+
+        n_shots = shot_count3d(config)
     if config.data.shots:
         n_shots = min(n_shots, config.data.shots)
     return n_shots, 0, s.nt
 
 
-def memory_estimate(config: RunConfig, grid: Grid, n_shots: int | None = None,
+def memory_estimate(config: RunConfig, grid: Grid | Grid3D, n_shots: int | None = None,
                     n_receivers: int | None = None,
                     device: str | torch.device = "cpu", *,
                     nt: int | None = None) -> resources.MemoryEstimate:
@@ -236,12 +255,17 @@ def memory_estimate(config: RunConfig, grid: Grid, n_shots: int | None = None,
         counted = shot_count(config)
         n_shots = counted[0] if n_shots is None else n_shots
         nt = counted[2] if nt is None else nt
+        if n_receivers is None and isinstance(grid, Grid3D):
+            from .experiment3d import receiver_count3d
+
+            n_receivers = receiver_count3d(config, grid)
         if n_receivers is None:
             spacing = config.survey.receiver_spacing or grid.dx
             n_receivers = counted[1] or int(grid.extent[1] / spacing + 1e-9) + 1
     batch = inv.shots_per_iteration if 0 < inv.shots_per_iteration < n_shots else n_shots
     return resources.estimate_memory_bytes(
-        nz=grid.nz, nx=grid.nx, nt=nt, n_shots=n_shots, n_receivers=n_receivers,
+        nz=grid.nz, nx=grid.nx, ny=getattr(grid, "ny", 0), nt=nt, n_shots=n_shots,
+        n_receivers=n_receivers,
         shots_at_once=min(phys.shot_chunk or batch, batch), pml_width=config.survey.pml_width,
         free_surface=config.survey.free_surface, accuracy=phys.accuracy,
         gradient_sampling_interval=phys.gradient_sampling_interval,
@@ -370,6 +394,19 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
         resources.check_memory(estimate, str(device))
 
     grid, true_model = build_grid_and_true_model(config, before_load=fits)
+    if is_3d(config):
+        from .experiment3d import build_initial_model3d, build_survey3d
+
+        survey, kept_shots, fixed_mask = build_survey3d(config, grid), None, None
+        initial_model = build_initial_model3d(config, true_model, grid)
+    else:
+        survey, kept_shots, fixed_mask, initial_model = _survey_and_start(config, grid, true_model)
+    return _finish_experiment(config, device, method, grid, survey, true_model, initial_model,
+                              fixed_mask, kept_shots)
+
+
+def _survey_and_start(config: RunConfig, grid: Grid, true_model: np.ndarray):
+    """A 2-D run's survey (decimated as ``data.shots`` says), kept shots, water mask and m0."""
     survey = build_survey(config, grid)
     kept_shots = None
     data = config.data
@@ -393,7 +430,12 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
         # The reading of a constant start; every config carries a value (run folders from before
         # the default became "mean" record "minimum" for any kind), so only a constant start uses it.
         constant=init.constant if init.kind == "constant" else "mean", water_mask=fixed_mask)
+    return survey, kept_shots, fixed_mask, initial_model
 
+
+def _finish_experiment(config, device, method, grid, survey, true_model, initial_model,
+                       fixed_mask, kept_shots) -> Experiment:
+    """Bounds, solver and the checks of the models against them (2-D and 3-D alike)."""
     inv = config.inversion
     lo = float(min(true_model.min(), initial_model.min()))
     hi = float(max(true_model.max(), initial_model.max()))
@@ -413,8 +455,8 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
     if max_vel < bounds[1]:
         raise ConfigError(f"physics.max_vel = {max_vel:g} m/s is below the upper bound "
                           f"{bounds[1]:g} m/s; the simulation would be unstable")
-    solver = WaveSolver(grid, survey, max_vel=max_vel, pml_freq=phys.pml_freq or None,
-                        options=options, device=device)
+    solver = make_solver(grid, survey, max_vel=max_vel, pml_freq=phys.pml_freq or None,
+                         options=options, device=device)
     solver.check_velocity(torch.as_tensor(true_model), "true model")
     solver.check_velocity(torch.as_tensor(initial_model), "initial model")
     # The slowest velocity the run may produce must still be sampled by the grid.

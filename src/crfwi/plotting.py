@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -295,8 +296,8 @@ def _models3d_figure(models: Mapping[str, Any], grid3d: Any, *, slices: Any = No
             ax.set_ylabel(ylabel)
     colorbar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.9)
     colorbar.set_label("velocity (km/s)")
-    if title:
-        fig.suptitle(title)
+    if title:  # wrapped: a run's note (a stand-in's) is longer than the three panels are wide
+        fig.suptitle(textwrap.fill(title, 120), fontsize=10)
     return fig
 
 

@@ -10,6 +10,11 @@ Run folder layout::
     model.npy initial.npy true.npy   final, initial and true model [nz, nx] in m/s
     figures/models.png figures/convergence.png figures/shot.png
 
+A 3-D run (``model.ny`` > 0) writes the same files: the models are ``[nz, ny, nx]``, history and
+metrics add ``nmse`` (Table 6's normalised MSE), models.png shows inline, crossline and depth
+slices (true / initial / inverted on one colour scale) and shot.png the receiver line through the
+middle shot.
+
 A field run (``[field] data``) has no true model: no true.npy and no model metrics (its history
 holds the loss, the data misfit); instead qc.json (data fit per shot at m0 and at the end, the
 well-log comparison), model.segy, predicted.segy, wavelet.npy and figures/gathers.png,
@@ -48,6 +53,9 @@ __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "
 HISTORY_COLUMNS = ["iteration", "loss", "seconds", "step_seconds", "ssim", "mse", "mae", "psnr",
                    "rel_error", "ntk_change"]
 TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
+# A 3-D run also records Table 6's normalised MSE (crfwi.metrics.nmse); 2-D files are unchanged.
+HISTORY_COLUMNS_3D = HISTORY_COLUMNS + ["nmse"]
+TRACKED_METRICS_3D = TRACKED_METRICS + ("nmse",)
 DATA_RECORD = "data.json"
 # Keys a resumed run may change: how long it runs and what it records, not what it computes
 # (physics.shot_chunk changes only how many shots share a solver call: memory, not the result).
@@ -113,7 +121,9 @@ def _meta(config: RunConfig, experiment: Experiment, n_params: int, ranks: Ranks
         "grid": experiment.grid.to_dict(), "bounds": list(experiment.bounds),
         "solver": experiment.solver.describe(), "n_shots": experiment.survey.n_shots,
         "source_x": list(experiment.survey.source_x), "params": n_params,
-        "metric_definitions": metrics.DEFINITIONS, **ranks.describe(),
+        **({"source_y": list(experiment.survey.source_y)}
+           if hasattr(experiment.survey, "source_y") else {}),
+        "metric_definitions": metrics.definitions(experiment.grid_ndim), **ranks.describe(),
         **({} if experiment.field is None else {"field": {
             "file": experiment.field.data.name, "shots": experiment.field.shots,
             "origin": list(experiment.field.origin),
@@ -178,6 +188,9 @@ class _Run:
             self.monitor = KernelMonitor(every=config.output.ntk_every,
                                          n_eigs=config.output.ntk_eigs, seed=config.seed)
         self.n_params = self.model.representation.n_parameters()
+        three_d = self.experiment.grid_ndim == 3
+        self.columns = HISTORY_COLUMNS_3D if three_d else HISTORY_COLUMNS
+        self.tracked = TRACKED_METRICS_3D if three_d else TRACKED_METRICS
 
     def _observed_data(self, regularizer):
         """The observed data this rank needs, the data record (rank 0), the shots held (None =
@@ -216,7 +229,7 @@ class _Run:
         if self.monitor is not None:
             state["ntk_monitor"] = self.monitor.state_dict()
         # History first, checkpoint last: the checkpoint is the commit point of an iteration.
-        io.save_csv(self.folder / io.RunFolder.HISTORY, self.history, HISTORY_COLUMNS)
+        io.save_csv(self.folder / io.RunFolder.HISTORY, self.history, self.columns)
         io.save_checkpoint(self.folder / io.RunFolder.CHECKPOINT, state)
 
     def restore(self, state: dict) -> None:
@@ -237,7 +250,7 @@ class _Run:
         if self.experiment.true_model is None:  # a field run: its loss is the only score
             return {}
         values = metrics.evaluate(_render(self.model), self.experiment.true_model)
-        row.update({k: values[k] for k in TRACKED_METRICS})
+        row.update({k: values[k] for k in self.tracked})
         return values
 
     def _start(self) -> None:
@@ -359,7 +372,8 @@ class _Run:
             params=self.n_params, peak_memory_mib=_peak_memory_mib(exp.device),
             method=self.label, paper_method=exp.method.paper,
             preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
-            note=self.config.note, initial=initial_metrics, definitions=metrics.DEFINITIONS)
+            note=self.config.note, initial=initial_metrics,
+            definitions=metrics.definitions(exp.grid_ndim))
         if self.ranks.distributed:  # peak memory above is rank 0's
             summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs)
         io.save_json(folder / io.RunFolder.METRICS, summary)
@@ -373,7 +387,12 @@ class _Run:
         panels = {"initial": exp.initial_model, f"inverted ({self.label})": final}
         if exp.true_model is not None:
             panels = {"true": exp.true_model, **panels}
-        plotting.plot_models(panels, exp.grid, figs / "models.png", title=self.config.note or None)
+        if exp.grid_ndim == 3:
+            plotting.plot_models3d(panels, exp.grid, figs / "models.png",
+                                   title=self.config.note or None)
+        else:
+            plotting.plot_models(panels, exp.grid, figs / "models.png",
+                                 title=self.config.note or None)
         plotting.plot_convergence(self.history, figs / "convergence.png",
                                   keys=("loss", "mse", "ssim") if exp.true_model is not None
                                   else ("loss",))
@@ -382,10 +401,18 @@ class _Run:
         shot = exp.survey.n_shots // 2
         with torch.no_grad():
             predicted = exp.solver.simulate(torch.as_tensor(final, device=exp.device), [shot])[0]
-        plotting.plot_shot(self.observed[shot].cpu().numpy(), predicted.cpu().numpy(),
-                           figs / "shot.png", dt=exp.survey.dt,
-                           receiver_x=np.asarray(exp.survey.receiver_x),
-                           title=f"shot {shot} at x = {exp.survey.source_x[shot]:.0f} m")
+        observed, receiver_x = self.observed[shot].cpu().numpy(), np.asarray(exp.survey.receiver_x)
+        title = f"shot {shot} at x = {exp.survey.source_x[shot]:.0f} m"
+        predicted = predicted.cpu().numpy()
+        if exp.grid_ndim == 3:  # the inline receiver line nearest the shot, as a 2-D gather
+            receiver_y = np.asarray(exp.survey.receiver_y)
+            y = receiver_y[np.argmin(np.abs(receiver_y - exp.survey.source_y[shot]))]
+            line = receiver_y == y
+            observed, predicted, receiver_x = observed[line], predicted[line], receiver_x[line]
+            title = (f"shot {shot} at (y, x) = ({exp.survey.source_y[shot]:.0f}, "
+                     f"{exp.survey.source_x[shot]:.0f}) m, receivers at y = {y:.0f} m")
+        plotting.plot_shot(observed, predicted, figs / "shot.png", dt=exp.survey.dt,
+                           receiver_x=receiver_x, title=title)
 
 
 def plan_shot_chunk(config: RunConfig, budget: int, *, device: str = "cpu", ranks: int = 1,

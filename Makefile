@@ -41,7 +41,8 @@ report: $(STAMP)
 	$(VENV)/bin/crfwi report benchmarks/results/paper --out docs/benchmarks.md \
 		--ntk benchmarks/results/ntk/marmousi2d/spectrum.json --verify 10 \
 		--notes benchmarks/results/paper/INTERPRETATION.md \
-		--before benchmarks/results/paper-v1 --ablations benchmarks/results/ablations
+		--before benchmarks/results/paper-v1 --ablations benchmarks/results/ablations \
+		--bound-before benchmarks/results/bound-straight-through
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

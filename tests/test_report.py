@@ -448,3 +448,32 @@ def test_claims_use_mse_and_mae_and_state_the_measured_constant_ssim(tmp_path):
     assert claim[5] == "yes" and claim[8:] == ["1.0000 / 0.9000", "no", "0.2000 / 0.6000"]
     assert "MAE 1.2000 (initial 1.4000, final / initial = 0.86)" in analysis
     assert "SSIM 0.3000 (initial 0.4200), shown, not evidence" in analysis
+
+
+def _set_bound(folder: Path, bound: str) -> None:
+    import tomllib
+
+    path = folder / "config.resolved.toml"
+    config = tomllib.loads(path.read_text())
+    config["inversion"]["bound_gradient"] = bound
+    path.write_text(tomli_w.dumps(config))
+
+
+def test_bounds_section_names_cells_off_the_default_and_the_reruns(tmp_path):
+    before, now = tmp_path / "before", tmp_path / "now"
+    m = "marmousi-cpu"
+    _set_bound(_fake_run(before, f"{m}/constant-clean/lowrank-seed0", ssim=0.3, mse=4.0, mae=1.0),
+               "straight-through")
+    _set_bound(_fake_run(now, f"{m}/constant-clean/lowrank-seed0", ssim=0.4, mse=0.4, mae=0.5), "inward")
+    _set_bound(_fake_run(now, f"{m}/smooth-clean/siren-seed0", ssim=0.5, mse=0.1, mae=0.2),
+               "straight-through")
+    _fake_run(now, f"{m}/smooth-clean/pixel-seed0", ssim=0.5, mse=0.1, mae=0.2)  # never takes it
+    text = report.write_report(now, tmp_path / "r.md", verify=0, bound_before=before).read_text()
+    part = _section(text, "## The bound's derivative in these tables")
+    assert "Network runs here: 1 `inward`, 1 `straight-through`." in part
+    assert f"`{m}/smooth-clean/siren-seed0`" in part and "pixel-seed0" not in part
+    row = _table_row(part, m, "constant", "clean", "LR-FWI (lowrank)")
+    assert row[4:7] == ["straight-through → inward", "4.0000 → 0.4000", "-90.0 %"]
+    assert f"--bound-before {before}" in text
+    with pytest.raises(ValueError, match="--bound-before"):
+        report.write_report(now, tmp_path / "r2.md", verify=0, bound_before=tmp_path / "none")

@@ -32,7 +32,8 @@ class ReportContext:
     def __init__(self, results_dir: Path, out_md: Path, *, ntk, verify_k: int, seed: int,
                  command: str | None, notes: str | None = None, before: Path | None = None,
                  ablations: Path | None = None,
-                 changed_methods: tuple[str, ...] = CHANGED_METHODS) -> None:
+                 changed_methods: tuple[str, ...] = CHANGED_METHODS,
+                 bound_before: Path | None = None) -> None:
         self.interpretation = notes
         self.results = results_dir
         self.out_md = out_md
@@ -60,6 +61,8 @@ class ReportContext:
         self.before_cells = aggregate(scan(before)[0]) if before is not None else {}
         self.changed_methods = tuple(changed_methods)
         self.ablations = ablations
+        # The cells' earlier runs under another bound derivative (sections/bounds.py).
+        self.bound_before = bound_before
         self.ablation_records = (scan(ablations)[0] if ablations is not None
                                  and ablations.is_dir() else [])
 

@@ -15,7 +15,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                  ntk: str | Path | None = None, verify: int = 5, seed: int = 0,
                  command: str | None = None, notes: str | Path | None = None,
                  before: str | Path | None = None, ablations: str | Path | None = None,
-                 changed_methods: list[str] | tuple[str, ...] | None = None) -> Path:
+                 changed_methods: list[str] | tuple[str, ...] | None = None,
+                 bound_before: str | Path | None = None) -> Path:
     """Write the Markdown report of ``results_dir`` to ``out_md`` (default
     ``RESULTS_DIR/report.md``) and its figures to ``figures/`` next to it; returns the path.
 
@@ -29,6 +30,7 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
     :data:`~.context.CHANGED_METHODS`) and of every changed initial model with it.
     ``ablations``: a folder of ablation runs, each set beside the run of the same group, initial
     model, method and seed here (a folder not there yet = no ablation runs so far).
+    ``bound_before``: the earlier runs, under another bound derivative, of cells re-run here.
     """
     results = Path(results_dir)
     out = Path(out_md) if out_md is not None else results / "report.md"
@@ -45,6 +47,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
         raise ValueError(f"--notes {str(notes)!r} not found")
     if before is not None and not Path(before).is_dir():
         raise ValueError(f"--before {str(before)!r} not found")
+    if bound_before is not None and not Path(bound_before).is_dir():
+        raise ValueError(f"--bound-before {str(bound_before)!r} not found")
     notes_text = Path(notes).read_text() if notes is not None else None
     if command is None:
         command = (f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "")
@@ -53,11 +57,13 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                    + (f" --before {before}" if before is not None else "")
                    + (f" --ablations {ablations}" if ablations is not None else "")
                    + (f" --changed-methods {','.join(changed_methods)}" if changed_methods
-                      else ""))
+                      else "")
+                   + (f" --bound-before {bound_before}" if bound_before is not None else ""))
     ctx = ReportContext(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command,
                         notes=notes_text, before=None if before is None else Path(before),
                         ablations=None if ablations is None else Path(ablations),
-                        changed_methods=tuple(changed_methods or CHANGED_METHODS))
+                        changed_methods=tuple(changed_methods or CHANGED_METHODS),
+                        bound_before=None if bound_before is None else Path(bound_before))
     return _write(ctx)
 
 
@@ -104,6 +110,9 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--ablations", metavar="DIR",
                    help="a folder of ablation runs, each set beside the main run of the same "
                    "group, initial model, method and seed")
+    p.add_argument("--bound-before", metavar="DIR",
+                   help="earlier runs, under another bound derivative, of cells re-run here: "
+                   "a table of each before and now")
     p.set_defaults(func=_cmd_report)
     return p
 
@@ -114,6 +123,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.changed_methods else None
     path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
                         notes=args.notes, before=args.before, ablations=args.ablations,
-                        changed_methods=changed)
+                        changed_methods=changed, bound_before=args.bound_before)
     print(f"report: {path}")
     return 0

@@ -19,6 +19,7 @@ from ..context import ReportContext
 from .ablations import ablations
 from .analysis import analysis
 from .before_after import before_after
+from .bounds import bounds
 from .claims import constant_start_claims, seed_counts
 from .convergence import convergence
 from .header import budget, header, machine_and_software
@@ -57,6 +58,7 @@ SECTIONS: list[Section] = [
     paper_tables,
     other_runs,  # after the paper's tables: shows the cells they did not
     before_after,  # with --before: the cells issue 11 changed, and those not re-run yet
+    bounds,  # which bound derivative each network cell ran under (--bound-before: re-runs)
     ablations,  # with --ablations: each ablation run beside its main run
     model_panels,
     convergence,

@@ -202,3 +202,25 @@ def test_a_done_run_whose_setting_changed_is_reported_stale_not_rerun(tmp_path, 
     listing = capsys.readouterr().out
     assert f"{ig}  (2 iterations; STALE: inversion.bound_gradient: 'inward' -> 'zero')" in listing
     assert f"{pixel}  (2 iterations; done)" in listing
+
+
+def test_runs_spread_over_listed_devices(tmp_path, capsys):
+    text = TOY_SWEEP.split("[[block]]")[0] + '[[block]]\nmethods = ["pixel"]\ninits = ["linear", "constant"]\n'
+    out = tmp_path / "out"
+    code = main(["bench", str(write(tmp_path, text)), "--out", str(out), "--devices", "cpu,cpu",
+                 "--quiet"])
+    assert code == 0 and "2 done, 0 failed" in capsys.readouterr().out
+    status = json.loads((out / "sweep.json").read_text())
+    assert {run["device"] for run in status["runs"].values()} == {"cpu"}
+
+
+@pytest.mark.parametrize("devices, message", [
+    ("gpu0", "'gpu0' is not cpu or cuda:N"),
+    ("cpu,cuda:99", "cuda:99 does not exist here"),
+    (",", "needs a comma-separated list"),
+])
+def test_bad_devices_are_one_line_and_exit_2(tmp_path, capsys, devices, message):
+    code = main(["bench", str(write(tmp_path)), "--out", str(tmp_path / "out"), "--devices", devices])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()

@@ -249,10 +249,11 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep, run_state, run_sweep
+    from .sweep import load_sweep, parse_devices, run_state, run_sweep
 
     if args.jobs < 1:
         raise _UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    devices = parse_devices(args.devices) if args.devices is not None else None
     sweep = load_sweep(args.sweep, out=args.out, summaries=args.summaries, overrides=args.set or [])
     if args.dry_run:
         for run in sweep.runs:
@@ -262,7 +263,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                 print(f"{run.key}  ({run.iterations} iterations; {state})")
         return 0
     status = run_sweep(sweep, jobs=args.jobs, device=args.device, progress=not args.quiet,
-                       only=args.only)
+                       only=args.only, devices=devices)
     failed = [key for key, value in status["runs"].items() if value["state"] == "failed"]
     done = sum(value["state"] == "done" for value in status["runs"].values())
     print(f"sweep {sweep.name}: {done} done, {len(failed)} failed; status in {sweep.out / 'sweep.json'}")
@@ -335,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("bench", help="run a sweep of runs (a SWEEP.toml or a named sweep)")
-    p.add_argument("sweep", help="SWEEP.toml, or a named sweep: paper-marmousi, paper-others")
+    p.add_argument("sweep", help="SWEEP.toml, or a named sweep (src/crfwi/sweeps/: paper-marmousi, "
+                   "paper-others, paper-openfwi, ablations)")
     p.add_argument("--out", help="folder of the run folders (default: the sweep's, results/NAME)")
     p.add_argument("--summaries", help="copy each finished run's small files here (commit them)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -344,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", metavar="TEXT", help="only the runs whose key contains TEXT")
     p.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     p.add_argument("--device", **device)
+    p.add_argument("--devices", metavar="D1,D2",
+                   help="spread the runs over these devices, one run at a time per entry "
+                   "(e.g. cuda:0,cuda:1; cuda:0,cuda:0 = two at once on one GPU); replaces "
+                   "--device and --jobs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_bench)
 

@@ -46,7 +46,7 @@ from .config import (ConfigError, apply_overrides, check_user_input, config_from
                      read_toml)
 from .runner import RunInterrupted
 
-__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "run_state", "stale_fields", "SUMMARY_FILES",
+__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "run_state", "stale_fields", "parse_devices", "SUMMARY_FILES",
            "NAMED_SWEEPS"]
 
 SUMMARY_FILES = ("metrics.json", "history.csv", "config.resolved.toml", "data.json", "model.npy")
@@ -263,10 +263,48 @@ def _execute(run: SweepRun, out: str, device: str, threads: int) -> tuple[dict, 
     return result.metrics, time.perf_counter() - start
 
 
+def parse_devices(text: str) -> list[str]:
+    """``"cuda:0,cuda:1"`` → the devices a sweep spreads its runs over; ``cpu`` and ``cuda:N``
+    (N below this machine's GPU count), each may repeat (two runs at once on one device).
+    ConfigError (one line) otherwise."""
+    import torch
+
+    devices = [d.strip() for d in str(text).split(",") if d.strip()]
+    if not devices:
+        raise ConfigError("--devices needs a comma-separated list, e.g. cuda:0,cuda:1")
+    count = torch.cuda.device_count()
+    for device in devices:
+        index = device.partition(":")[2]
+        if device == "cpu":
+            continue
+        if not (device.startswith("cuda:") and index.isdigit()):
+            raise ConfigError(f"--devices: {device!r} is not cpu or cuda:N")
+        if int(index) >= count:
+            raise ConfigError(f"--devices: {device} does not exist here ({count} CUDA "
+                              f"device{'s' if count != 1 else ''})")
+    return devices
+
+
+def _execute_on(run: SweepRun, out: str, free, threads: int) -> tuple[dict, float, str]:
+    """:func:`_execute` on a device taken from the shared queue ``free`` and given back after,
+    so that each device runs as many runs at once as it is listed in ``--devices``."""
+    device = free.get()
+    try:
+        return (*_execute(run, out, device, threads), device)
+    finally:
+        free.put(device)
+
+
 def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bool = True,
-              only: str | None = None, log=print) -> dict:
+              only: str | None = None, log=print, devices: list[str] | None = None) -> dict:
     """Run every run of ``sweep`` not yet done; returns the status of each run (also written to
-    ``OUT/sweep.json`` after every run)."""
+    ``OUT/sweep.json`` after every run).
+
+    ``devices``: spread the runs over these devices (:func:`parse_devices`), one run at a time per
+    entry (``jobs`` becomes their number); each run's status records its device.
+    """
+    if devices:
+        jobs = len(devices)
     sweep.out.mkdir(parents=True, exist_ok=True)
     status_path = sweep.out / "sweep.json"
     status: dict = {"name": sweep.name, "runs": {}}
@@ -295,10 +333,13 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
         bar = tqdm(total=total, desc=sweep.name, unit="run", file=sys.stderr, dynamic_ncols=True)
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
 
-    def finished(run: SweepRun, metrics: dict | None, seconds: float, error: str | None) -> None:
+    def finished(run: SweepRun, metrics: dict | None, seconds: float, error: str | None,
+                 on: str | None = None) -> None:
         if error is None:
             status["runs"][run.key] = {"state": "done", "ssim": metrics["ssim"], "mse": metrics["mse"],
                                        "seconds": round(seconds, 1)}
+            if on is not None:
+                status["runs"][run.key]["device"] = on
             if sweep.summaries is not None:
                 _copy_summary(sweep.out / run.path, sweep.summaries / run.path)
             log(f"done   {run.key}: SSIM {metrics['ssim']:.4f} MSE {metrics['mse']:.4f} "
@@ -311,7 +352,27 @@ def run_sweep(sweep: Sweep, *, jobs: int = 1, device: str = "auto", progress: bo
             bar.update(1)
 
     try:
-        if jobs <= 1:
+        if devices and todo:
+            import multiprocessing
+
+            # Each process takes a free device from the queue for one run, then gives it back.
+            with multiprocessing.Manager() as manager, \
+                    ProcessPoolExecutor(max_workers=jobs) as pool:
+                free = manager.Queue()
+                for name in devices:
+                    free.put(name)
+                pending = {pool.submit(_execute_on, run, str(sweep.out), free, threads): run
+                           for run in todo}
+                while pending:
+                    ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in ready:
+                        run = pending.pop(future)
+                        try:
+                            metrics, seconds, on = future.result()
+                            finished(run, metrics, seconds, None, on)
+                        except Exception:  # noqa: BLE001
+                            finished(run, None, 0.0, traceback.format_exc())
+        elif jobs <= 1:
             for run in todo:
                 start = time.perf_counter()
                 try:

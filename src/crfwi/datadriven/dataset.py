@@ -45,7 +45,7 @@ from ..physics import WaveSolver
 
 __all__ = ["FAMILIES", "Acquisition", "DatasetSpec", "openfwi_solver", "simulate_maps",
            "generate", "load", "normalise_velocity", "denormalise_velocity", "add_noise_batch",
-           "DataScale", "V_MIN", "V_MAX", "MAX_VEL"]
+           "DataScale", "V_MIN", "V_MAX", "MAX_VEL", "write_npz", "spec_of"]
 
 #: The procedural families (crfwi.zoo), in the order that sets their seed offsets.
 FAMILIES: dict[str, Callable[..., np.ndarray]] = {
@@ -151,7 +151,8 @@ class DatasetSpec:
         return cls(**d)
 
 
-def _write_atomic(path: Path, **arrays) -> None:
+def write_npz(path: Path, **arrays) -> None:
+    """``np.savez`` of ``arrays`` to ``path``, atomically (an interrupted write leaves no chunk)."""
     buffer = _io.BytesIO()
     np.savez(buffer, **arrays)
     io.atomic_write(path, buffer.getvalue())
@@ -191,7 +192,7 @@ def generate(folder: str | Path, spec: DatasetSpec, *,
         models = np.stack([FAMILIES[family](grid, seed=seed) for _, family, seed in part])
         data = simulate_maps(solver, models)
         sigma0 = data.astype(np.float64).reshape(len(part), -1).std(axis=1)
-        _write_atomic(path, data=data, models=models, sigma0=sigma0,
+        write_npz(path, data=data, models=models, sigma0=sigma0,
                       family=np.array([f for _, f, _ in part]), seed=np.array([s for *_, s in part]),
                       split=np.array([s for s, _, _ in part]))
         made += len(part)
@@ -267,7 +268,8 @@ class DataScale:
 
     @classmethod
     def fit(cls, data: np.ndarray, sigma0: np.ndarray) -> "DataScale":
-        return cls(s=float(np.mean(sigma0)), a=float(np.abs(data).max()))
+        # max and -min, not abs().max(): no temporary copy of a set of several GB
+        return cls(s=float(np.mean(sigma0)), a=float(max(data.max(), -data.min())))
 
     def __call__(self, data: torch.Tensor) -> torch.Tensor:
         x = data.transpose(-1, -2)

@@ -24,6 +24,7 @@ import torch
 from .. import io, metrics, openfwi, signal
 from . import dataset as ds
 from .network import InversionNet
+from .train import load_network
 
 __all__ = ["METRICS", "predict", "score", "summarise", "noisy_data", "openfwi_stacks",
            "simulate_cached", "evaluate_run"]
@@ -106,7 +107,7 @@ def simulate_cached(models: np.ndarray, acquisition: ds.Acquisition, cache: Path
     log(f"simulating {len(models)} maps")
     data = ds.simulate_maps(ds.openfwi_solver(acquisition), models)
     if cache is not None:
-        ds._write_atomic(cache, data=data, models=models, acquisition=np.array(key))
+        ds.write_npz(cache, data=data, models=models, acquisition=np.array(key))
     return data
 
 
@@ -125,8 +126,6 @@ def evaluate_run(run: str | Path, *, noise: tuple[float, ...] = (0.0,),
     of the OpenFWI maps are cached there (``openfwi_<family>.npz``). Returns the summary
     ``{"<set>/<family>": {"k=<k>": {"network": ..., "mean_map": ...}}}`` plus ``"_about"``.
     """
-    from .train import load_network
-
     run = Path(run)
     net, scale, state = load_network(run / checkpoint)
     spec = ds.DatasetSpec.from_dict(state["spec"])

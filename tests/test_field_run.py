@@ -134,9 +134,12 @@ def test_the_line_is_read_placed_and_masked(line):
     assert record["traces"] == sum(COUNTS) and record["masked_traces"] == 1
     assert record["padded_slots"] == 2 and record["origin"] == [0.0, LINE_X0]
     assert record["mapping_error_m"]["receivers"]["max"] == pytest.approx(0.0, abs=1e-6)
-    # Without field.origin the survey (10 to 360 m) is centred on the 390 m grid, on a node.
+    assert record["free_surface_depth_m"] == -10.0  # this line's depths count from row 0
+    # Without field.origin the survey (10 to 360 m) is centred on the 390 m grid, on a node, and
+    # row 0 lies one cell (10 m) below the datum, deepwave's free surface (a cell above) on it.
     automatic = experiment_of(folder, field={"origin": []}).observed_data_and_record()[1]
-    assert automatic["origin"] == [0.0, LINE_X0 - 10.0] and automatic["origin_from"] == "automatic"
+    assert automatic["origin"] == [10.0, LINE_X0 - 10.0] and automatic["origin_from"] == "automatic"
+    assert automatic["free_surface_depth_m"] == 0.0
     assert automatic["mapping_error_m"]["sources"]["max"] == pytest.approx(0.0, abs=1e-6)
     assert record["wavelet"]["source"] == "file" and record["preprocessing"]["nt"] == NT
     observed = exp.observed_data()
@@ -319,3 +322,45 @@ def test_a_field_run_folder(line, tmp_path):
     longer = resume_inversion(tmp_path / "run", overrides=["inversion.iterations=6"],
                               device="cpu", progress=False)
     assert longer.metrics["iterations"] == 6
+
+
+def test_the_automatic_origin_puts_the_free_surface_on_the_datum():
+    from crfwi.field.survey import automatic_origin
+
+    class Line:  # the FieldData fields automatic_origin reads
+        name = "line"
+        source_inline = np.array([100.0, 200.0])
+        receiver_inline = np.array([150.0, 250.0])
+
+    grid = Grid(20, 40, 25.0)
+    for depths, free, z0 in [((30.0, 40.0), True, 25.0),   # deeper than a cell: surface on datum
+                             ((6.0, 8.0), True, 6.0),      # shallower: row 0 at the source
+                             ((6.0, 8.0), False, 0.0),
+                             ((-20.0, 8.0), False, -20.0)]:  # above the datum (land elevation)
+        line = Line()
+        line.source_depth, line.receiver_depth = np.array([depths[0]] * 2), np.array([depths[1]] * 2)
+        assert automatic_origin(line, grid, free_surface=free)[0] == z0
+
+
+def test_the_free_surface_is_one_cell_above_row_0():
+    """The fact the automatic origin rests on: crfwi's free-surface run equals an unbounded run
+    with a negative image source mirrored about the plane one cell above row 0."""
+    import deepwave
+
+    h, dt, nt, nx, d = 10.0, 0.001, 400, 80, 3
+    wavelet = deepwave.wavelets.ricker(15.0, nt, dt, 0.1)
+
+    def record(nz, sources, amplitudes, row, free):
+        v = torch.full((nz, nx), 1500.0)
+        kwargs = dict(boundary=["free", "pml", "pml", "pml"], pml_width=[0, 20, 20, 20]) if free \
+            else dict(pml_width=[20, 20, 20, 20])
+        out = deepwave.scalar(v, h, dt, source_amplitudes=torch.stack(
+            [a * wavelet for a in amplitudes]).unsqueeze(0),
+            source_locations=torch.tensor([[[r, 20] for r in sources]]),
+            receiver_locations=torch.tensor([[[row, 60]]]), accuracy=8, pml_freq=15.0, **kwargs)
+        return out[-1][0, 0]
+
+    free = record(40, [d], [1.0], d, True)
+    top = 30  # row 0 of the free-surface model, inside a larger unbounded one
+    image = record(70, [top + d, top - 2 - d], [1.0, -1.0], top + d, False)
+    assert float((free - image).abs().max() / free.abs().max()) < 1e-4

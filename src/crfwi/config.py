@@ -230,8 +230,10 @@ class FieldSection:
     Reading (crfwi.field.segy): ``zero_scalar_as_one``, ``endian`` (big | little),
     ``sample_interval`` (s; 0 = from the headers). ``origin`` = [z0, x0]: depth below the datum
     and inline position (m, line coordinates) of cell (0, 0); [] = automatic: the survey centred
-    laterally (on a whole number of cells from its first position) and z0 = 0, or one cell above
-    the shallowest source or receiver when one lies less than half a cell below the datum.
+    laterally (on a whole number of cells from its first position) and, with a free surface,
+    z0 = min(dz, the shallowest source or receiver depth): deepwave's free surface lies one cell
+    above row 0, so it falls on the datum (crfwi.field.survey.automatic_origin); without one,
+    z0 = min(0, that depth). The run's data.json records ``free_surface_depth_m``.
 
     Modelling time axis: ``dt`` (s; 0 = the file's), ``nt`` or ``record_length`` (s; both 0 = the
     file's record); ``pad_record`` pads a shorter record with zeros. Preprocessing, applied to

@@ -188,11 +188,17 @@ def time_axis(config: RunConfig, field: FieldData) -> tuple[float, int, int]:
 
 # ------------------------------------------------------------------------------------------------
 # Geometry
-def automatic_origin(field: FieldData, grid: Grid) -> tuple[float, float]:
+def automatic_origin(field: FieldData, grid: Grid, *, free_surface: bool = True
+                     ) -> tuple[float, float]:
     """``(z0, x0)`` when ``field.origin`` is empty: the survey centred on the grid, with its first
-    inline position on a node (regular spreads then map exactly); z0 = 0 (the datum) unless a
-    source or receiver lies less than half a cell below it, then one cell above the shallowest
-    (so none sits on a free surface's row, where the pressure is zero)."""
+    inline position on a node (regular spreads then map exactly), and row 0 at depth z0.
+
+    With a free surface, z0 = min(dz, the shallowest source or receiver depth): deepwave's
+    pressure-release plane lies one cell above row 0 (measured: an explicit image source there
+    reproduces the free-surface run to 8e-6), so z0 = dz puts it on the datum (the sea surface);
+    a position shallower than one cell sets row 0 at its depth instead, keeping the positions
+    (hence reflection times) exact and raising the free surface by dz − depth, which the run
+    records (``free_surface_depth_m``). Without one, z0 = min(0, the shallowest depth)."""
     inline = np.concatenate([field.source_inline, field.receiver_inline])
     first, span = float(inline.min()), float(np.ptp(inline))
     width = grid.extent[1]
@@ -201,12 +207,13 @@ def automatic_origin(field: FieldData, grid: Grid) -> tuple[float, float]:
                           f"(`model.nx` x `model.spacing`) {width:g} m: enlarge the grid")
     margin = math.floor((width - span) / grid.dx / 2 + 1e-9)
     depth = float(np.concatenate([field.source_depth, field.receiver_depth]).min())
-    z0 = 0.0 if depth >= 0.5 * grid.dz else depth - grid.dz
+    z0 = min(grid.dz, depth) if free_surface else min(0.0, depth)
     return z0, first - margin * grid.dx
 
 
 def _placed(config: RunConfig, field: FieldData, grid: Grid) -> GridAcquisition:
-    origin = tuple(config.field.origin) or automatic_origin(field, grid)
+    origin = tuple(config.field.origin) or automatic_origin(
+        field, grid, free_surface=config.survey.free_surface)
     try:
         return map_to_grid(field, grid, origin)
     except ValueError as err:
@@ -423,6 +430,8 @@ def _record(config: RunConfig, run: FieldRun, headers: FieldData, dt: float, nt:
                                int(data.receivers_per_shot.max())],
         "origin": list(acq.origin),
         "origin_from": "field.origin" if config.field.origin else "automatic",
+        # deepwave's pressure-release plane: one cell above row 0 (depth below the datum)
+        "free_surface_depth_m": (acq.origin[0] - acq.grid.dz) if config.survey.free_surface else None,
         "line_azimuth_deg": data.line.azimuth, "mapping_error_m": error,
         "time": {"file_dt": data.dt, "file_nt": data.nt, "t0": data.t0, "samples_shifted": shift,
                  "dt": dt, "nt": nt},

@@ -90,7 +90,8 @@ def test_the_preset_is_listed_and_holds_the_papers_setup(capsys):
     out = capsys.readouterr().out
     assert "\noverthrust3d:" in out and "60x160x160 @ 50 m, 6x6 shots 1200 m apart, 12 Hz" in out
     paper = config_from_dict({"preset": "overthrust3d"})
-    assert (paper.model.nz, paper.model.ny, paper.model.nx, paper.model.spacing) == (60, 160, 160, 50.0)
+    m = paper.model
+    assert (m.nz, m.ny, m.nx, m.spacing) == (60, 160, 160, 50.0)
     assert (paper.survey.freq, paper.survey.dt, paper.survey.nt) == (12.0, 0.0025, 1000)
     assert paper.initial.kind == "smooth" and paper.inversion.iterations == 500
     survey = build_survey3d(paper, Grid3D(60, 160, 160, 50.0))

@@ -78,8 +78,8 @@ def _positions(c) -> str | None:
         for axis, n, width in (("y", s.shot_grid[0], width_y), ("x", s.shot_grid[1], width_x)):
             span = (n - 1) * s.shot_spacing
             if span > width + 1e-6 * m.spacing:
-                return (f"`survey.shot_spacing` = {s.shot_spacing:g} m: {n} shots along {axis} span "
-                        f"{span:g} m, wider than the model ({width:g} m); use a smaller spacing "
+                return (f"`survey.shot_spacing` = {s.shot_spacing:g} m: {n} shots along {axis} "
+                        f"span {span:g} m, wider than the model ({width:g} m); use a smaller spacing "
                         "or survey.shot_grid")
     if s.receiver_spacing and s.receiver_spacing < m.spacing:
         return (f"`survey.receiver_spacing` = {s.receiver_spacing:g} m is below `model.spacing` = "

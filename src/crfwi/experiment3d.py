@@ -37,12 +37,13 @@ def build_grid_and_true_model3d(config: RunConfig, before_load) -> tuple[Grid3D,
             volume, _ = load_model3d(m.name, grid, seed=config.seed, data_dir=m.data_dir or None,
                                      origin=origin, window=window, fallback=False, **m.options)
         except ValueError as err:
-            raise ConfigError(f"`model.name` = {m.name!r}: {err} (without the volume, use "
-                              "model.name = 'thrust_fold3d', as the overthrust3d preset does)") from None
+            raise ConfigError(
+                f"`model.name` = {m.name!r}: {err} (without the volume, use model.name = "
+                "'thrust_fold3d', as the overthrust3d preset does)") from None
         return grid, volume
     if m.window or any(m.origin):
-        raise ConfigError(f"`model.window` and `model.origin` apply to the real {OVERTHRUST3D_KEY!r} "
-                          f"volume, not to {m.name!r}")
+        raise ConfigError(f"`model.window` and `model.origin` apply to the real "
+                          f"{OVERTHRUST3D_KEY!r} volume, not to {m.name!r}")
     try:
         volume, _ = load_model3d(m.name, grid, seed=config.seed, **m.options)
     except ValueError as err:
@@ -81,7 +82,8 @@ def receiver_count3d(config: RunConfig, grid: Grid3D) -> int:
     """Receivers of the surface spread, counted as :meth:`Survey3D.surface_grid` lays them."""
     step = config.survey.receiver_spacing
     _, width_y, width_x = grid.extent
-    along = [int(width / (step or d) + 1e-9) + 1 for width, d in ((width_y, grid.dy), (width_x, grid.dx))]
+    along = [int(width / (step or d) + 1e-9) + 1
+             for width, d in ((width_y, grid.dy), (width_x, grid.dx))]
     return along[0] * along[1]
 
 

@@ -16,12 +16,14 @@ used by the solver. The volume is not shipped and was not obtainable here; witho
 in ``note``, which every run output carries, as the salt preset does.
 
 **cpu scale** (the 2-D presets' rules): the same extent, aperture and record length on a grid
-2.5 × coarser -- 24 × 64 × 64 at 125 m (7.9 × 7.9 × 2.9 km, the paper's 7.95 × 7.95 × 2.95) -- with
-the frequency 2.5 × lower (4.8 Hz) and dt 2.5 × longer (6.25 ms, 400 samples = 2.5 s), so the
+2.5 × coarser -- 24 × 64 × 64 at 125 m (7.9 × 7.9 × 2.9 km; the paper's 7.95 × 7.95 × 2.95) --
+with the frequency 2.5 × lower (4.8 Hz) and dt 2.5 × longer (6.25 ms, 400 samples = 2.5 s), so the
 wavelength keeps its 3.7 cells at 2200 m/s. Half the paper's resolution (30 × 80 × 80 at 100 m)
-costs ~2 × more per shot; 2.5 is the coarsest that keeps 24 cells of depth. The 36 shots become
-2 × 2 spanning the same 6 × 6 km aperture (6 km apart): a 3-D shot costs ~10 s forward and adjoint
-on one busy CPU core, so an epoch of 4 shots stays well under a minute on 2 cores.
+would cost ~2 × more per shot. The 36 shots become 2 × 2 spanning the same 6 × 6 km aperture (6 km
+apart), because a 3-D shot is costly on a CPU: measured on one thread of a 2-core machine shared
+with other work, 3.2 s forward and 10.9 s backward (adjoint and gradient from the stored history;
+PML 20 cells on 5 faces: 52 × 112 × 112 padded cells), so an epoch of 4 shots costs about
+4 × 14 s on one thread, less with 2.
 
 **Sampling.** The paper's own grid has 3.7 points per wavelength at the lowest velocity and the
 peak frequency (2200 m/s / (12 Hz × 50 m)), below crfwi's default check of 5; the preset sets
@@ -55,8 +57,8 @@ class Scale3D:
     shot_spacing: float
 
     def describe(self) -> str:
-        return (f"{self.nz}x{self.ny}x{self.nx} @ {self.spacing:g} m, {self.n_shots}x{self.n_shots} "
-                f"shots {self.shot_spacing:.4g} m apart, {self.freq:g} Hz, dt "
+        return (f"{self.nz}x{self.ny}x{self.nx} @ {self.spacing:g} m, "
+                f"{self.n_shots}x{self.n_shots} shots {self.shot_spacing:.4g} m apart, {self.freq:g} Hz, dt "
                 f"{1e3 * self.dt:g} ms, {self.nt} samples")
 
 

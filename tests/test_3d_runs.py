@@ -165,3 +165,13 @@ def test_the_memory_estimate_counts_the_third_axis():
     # --max-memory plans a chunk of one shot when two do not fit.
     one = memory_estimate(_toy(physics={"shot_chunk": 1}), Grid3D(8, 10, 10, 100.0))
     assert plan_shot_chunk(config, one.total("host") + 1, device="cpu") == 1
+
+
+def test_a_3d_run_resumes_from_its_folder(tmp_path):
+    from crfwi.runner import resume_inversion
+
+    config = _toy(inversion={"iterations": 2}, output={"figures": False, "checkpoint_every": 1})
+    run_inversion(config, tmp_path / "run", device="cpu", progress=False)
+    result = resume_inversion(tmp_path / "run", overrides=["inversion.iterations=3"],
+                              device="cpu", progress=False)
+    assert result.metrics["iterations"] == 3 and np.isfinite(result.metrics["nmse"])

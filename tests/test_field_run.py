@@ -364,3 +364,34 @@ def test_the_free_surface_is_one_cell_above_row_0():
     top = 30  # row 0 of the free-surface model, inside a larger unbounded one
     image = record(70, [top + d, top - 2 - d], [1.0, -1.0], top + d, False)
     assert float((free - image).abs().max() / free.abs().max()) < 1e-4
+
+
+def test_the_wavelet_is_re_estimated_every_k_iterations_and_resumes(line, tmp_path):
+    """field.wavelet_every: an estimate at the current model every k iterations, kept in the
+    checkpoint, so an interrupted run goes on exactly as an uninterrupted one."""
+    import json
+
+    from crfwi.runner import resume_inversion, run_inversion
+
+    folder, _ = line
+    data = {**field_config(folder, wavelet="estimate", wavelet_every=2),
+            "output": {"metrics_every": 1, "checkpoint_every": 1, "figures": False}}
+    data["inversion"] = {**data["inversion"], "iterations": 6}
+    whole = run_inversion(config_from_dict(data), tmp_path / "whole", device="cpu", progress=False)
+    estimates = json.loads((whole.folder / "wavelets.json").read_text())
+    assert [e["iteration"] for e in estimates] == [2, 4]
+    assert all(e["misfit_after"] < e["misfit_before"] for e in estimates)
+    first = np.load(whole.folder / "wavelet.npy")
+    at_m0 = experiment_of(folder, field={"wavelet": "estimate"}).solver.wavelet.numpy()
+    assert not np.allclose(first, at_m0)  # the run ends with the last estimate, not m0's
+    data["inversion"]["iterations"] = 3
+    run_inversion(config_from_dict(data), tmp_path / "parts", device="cpu", progress=False)
+    parts = resume_inversion(tmp_path / "parts", overrides=["inversion.iterations=6"],
+                             device="cpu", progress=False)
+    read = lambda run: (run.folder / "history.csv").read_text().splitlines()  # noqa: E731
+    column = read(whole)[0].split(",").index("loss")
+    assert [r.split(",")[column] for r in read(whole)] == [r.split(",")[column] for r in read(parts)]
+    np.testing.assert_array_equal(np.load(parts.folder / "wavelet.npy"), first)
+    assert [e["iteration"] for e in json.loads((parts.folder / "wavelets.json").read_text())] == [2, 4]
+    with pytest.raises(ConfigError, match="wavelet_every"):
+        config_from_dict({**field_config(folder, wavelet_every=2)})

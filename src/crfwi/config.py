@@ -244,6 +244,8 @@ class FieldSection:
     Wavelet: "" = the Ricker of survey.freq, ``"estimate"`` = least squares at m0 (Pratt 1999;
     ``wavelet_damping``, traces within ``wavelet_max_offset`` m, 0 = all), or a file (.npy
     sampled at ``wavelet_dt`` s, 0 = the modelling dt; .sgy/.segy: its first trace).
+    ``wavelet_every`` k > 0 (with "estimate"): estimate it again at the current model every k
+    iterations (the estimate at m0 absorbs m0's errors; wavelets.json records each estimate).
 
     ``well_log``: a two-column text/CSV file, depth below the datum (m) and velocity (m/s), at
     inline ``well_x`` (m): m0 of ``initial.kind = "well"`` and the QC comparison.
@@ -270,6 +272,7 @@ class FieldSection:
     wavelet_dt: float = 0.0
     wavelet_damping: float = 1e-3
     wavelet_max_offset: float = 0.0
+    wavelet_every: int = 0
     well_log: str = ""
     well_x: float = 0.0
     water_depth: float = 0.0

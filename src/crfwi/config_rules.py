@@ -222,6 +222,7 @@ RULES: dict[str, Any] = {
     "field.wavelet_dt": Float(min=0, unit="s", note="0 = the modelling dt"),
     "field.wavelet_damping": Float(min=0, unit=""),
     "field.wavelet_max_offset": Float(min=0, unit="m", note="0 = all traces"),
+    "field.wavelet_every": Int(min=0, note="0 = estimate once, at m0"),
     "field.well_log": FileName((".txt", ".csv", ".dat", ".tsv")),
     "field.well_x": Float(unit="m"),
     "field.water_depth": Float(min=0, unit="m", note="0 = no water layer"),
@@ -395,8 +396,10 @@ def _field(c) -> str | None:
             return f"`field.{option}` needs `field.{needs}`"
     if f.wavelet_dt and not f.wavelet.lower().endswith(".npy"):
         return "`field.wavelet_dt` applies to a .npy `field.wavelet` (SEG-Y gives its own)"
-    if (f.wavelet_damping != 1e-3 or f.wavelet_max_offset) and f.wavelet != "estimate":
-        return "`field.wavelet_damping`/`wavelet_max_offset` need `field.wavelet` = \"estimate\""
+    if (f.wavelet_damping != 1e-3 or f.wavelet_max_offset or f.wavelet_every) \
+            and f.wavelet != "estimate":
+        return ("`field.wavelet_damping`/`wavelet_max_offset`/`wavelet_every` need "
+                "`field.wavelet` = \"estimate\"")
     if c.inversion.fix_water and not f.water_depth:
         return "`inversion.fix_water` in a field run needs `field.water_depth` (the water layer)"
     if f.normalise and c.output.ntk_every:

@@ -259,6 +259,13 @@ class WaveSolver:
         return int(cfl_condition_n(list(self.grid.spacing), self.survey.dt, self.max_vel)[1])
 
     # ---------------------------------------------------------------------------------------
+    def set_wavelet(self, wavelet: torch.Tensor | np.ndarray, source: str = "estimated") -> None:
+        """Replace the source wavelet (``[nt]`` at ``survey.dt``), e.g. a field run's wavelet
+        re-estimated at the current model; the PML keeps the frequency it was built with."""
+        self.wavelet = _checked_wavelet(wavelet, self.survey.nt).to(device=self.device,
+                                                                     dtype=self.wavelet.dtype)
+        self.wavelet_source = source
+
     def check_velocity(self, velocity: torch.Tensor, name: str = "velocity") -> None:
         """Raise ``ValueError`` naming ``name`` unless it is a usable model for this solver."""
         ndim = len(self.grid.shape)

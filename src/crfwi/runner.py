@@ -188,6 +188,10 @@ class _Run:
             self.monitor = KernelMonitor(every=config.output.ntk_every,
                                          n_eigs=config.output.ntk_eigs, seed=config.seed)
         self.n_params = self.model.representation.n_parameters()
+        field = self.experiment.field
+        self.wavelet_every = config.field.wavelet_every if field is not None else 0
+        self.wavelet_at = 0  # the iteration of the wavelet in use (0: the estimate at m0)
+        self.wavelets: list[dict] = []  # each re-estimate's diagnostics (wavelets.json)
         three_d = self.experiment.grid_ndim == 3
         self.columns = HISTORY_COLUMNS_3D if three_d else HISTORY_COLUMNS
         self.tracked = TRACKED_METRICS_3D if three_d else TRACKED_METRICS
@@ -228,6 +232,10 @@ class _Run:
         state.update(history=self.history, seconds=self.elapsed)
         if self.monitor is not None:
             state["ntk_monitor"] = self.monitor.state_dict()
+        if self.wavelet_every:
+            state.update(wavelet=self.experiment.solver.wavelet.detach().cpu(),
+                         wavelet_at=self.wavelet_at, wavelets=self.wavelets)
+            io.save_json(self.folder.path / "wavelets.json", self.wavelets)
         # History first, checkpoint last: the checkpoint is the commit point of an iteration.
         io.save_csv(self.folder / io.RunFolder.HISTORY, self.history, self.columns)
         io.save_checkpoint(self.folder / io.RunFolder.CHECKPOINT, state)
@@ -239,6 +247,21 @@ class _Run:
         self.elapsed = float(state["seconds"])
         if self.monitor is not None and "ntk_monitor" in state:
             self.monitor.load_state_dict(state["ntk_monitor"])
+        if self.wavelet_every and "wavelet" in state:
+            self.experiment.solver.set_wavelet(state["wavelet"])
+            self.wavelet_at = int(state["wavelet_at"])
+            self.wavelets = list(state["wavelets"])
+
+    def reestimate_wavelet(self) -> None:
+        """``field.wavelet_every``: the wavelet estimated again at the current model, on rank 0
+        (it holds every shot's data) and given to every rank, before the iteration's step."""
+        iteration = self.inversion.iteration
+        estimate = self.experiment.field.estimator
+        wavelet, diagnostics = self.ranks.on_root(lambda: estimate(_render(self.model)))
+        self.experiment.solver.set_wavelet(wavelet)
+        self.wavelet_at = iteration
+        if self.root:
+            self.wavelets.append({"iteration": iteration, **diagnostics})
 
     def record_kernel(self, row: dict) -> None:
         """The NTK monitor's estimate at this iteration (see ``output.ntk_every``)."""
@@ -298,6 +321,10 @@ class _Run:
                 while self.inversion.iteration < total:
                     error = None
                     try:
+                        it = self.inversion.iteration
+                        if self.wavelet_every and it and it % self.wavelet_every == 0 \
+                                and self.wavelet_at != it:
+                            self.reestimate_wavelet()
                         state = self.inversion.step()
                         if self.root:
                             self.elapsed += state.seconds

@@ -51,7 +51,7 @@ class FieldRun:
     ``origin`` places the grid in line coordinates), the ``preprocessing``, the observed data as
     fitted (``observed`` [S, R, nt] on the run's device, zero where ``mask`` [S, R] is False),
     the signed ``offsets`` [S, R] (m), the well log ``(depth, velocity)`` or None, and the
-    ``record`` written to ``data.json``."""
+    ``record`` written to ``data.json``; ``estimator`` re-estimates the wavelet."""
 
     data: FieldData
     shots: list[int]
@@ -62,6 +62,9 @@ class FieldRun:
     offsets: np.ndarray
     well: tuple[np.ndarray, np.ndarray] | None
     record: dict
+    #: ``field.wavelet = "estimate"``: the estimate at a velocity model ``[nz, nx]`` (m/s) →
+    #: ``(wavelet [nt], diagnostics)``, for re-estimating during the run (``wavelet_every``).
+    estimator: Callable[[np.ndarray], tuple[np.ndarray, dict]] | None = None
 
     @property
     def origin(self) -> tuple[float, float]:
@@ -356,9 +359,14 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
     current.check_sampling(bounds[0])
     tensor = torch.as_tensor(observed, dtype=torch.float32, device=current.device).contiguous()
     wavelet_record: dict = {"source": "ricker", "freq": survey.freq}
+    estimator = None
     if f.wavelet == "estimate" and estimate:
-        wavelet, wavelet_record = _estimate(config, current, m0, recorded, data.dt, mask,
-                                            padded.offset)
+        reference = current  # the Ricker's solver: the reference of every estimate
+
+        def estimator(model: np.ndarray) -> tuple[np.ndarray, dict]:
+            return _estimate(config, reference, model, recorded, data.dt, mask, padded.offset)
+
+        wavelet, wavelet_record = estimator(m0)
         current = solver(wavelet)
     elif f.wavelet == "estimate":
         wavelet_record = {"source": "estimate", "deferred": "not estimated (a check only)"}
@@ -370,7 +378,7 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
         current = solver(wavelet)
         wavelet_record = {"source": "file", "path": f.wavelet}
     run = FieldRun(data=data, shots=shots, acquisition=acq, preprocessing=prep, observed=tensor,
-                   mask=mask, offsets=padded.offset, well=well, record={})
+                   mask=mask, offsets=padded.offset, well=well, record={}, estimator=estimator)
     record = _record(config, run, headers, dt, nt, shift, tensor, wavelet_record)
     run = replace(run, record=record)
     return Experiment(config=config, grid=grid, survey=survey, true_model=None, initial_model=m0,
@@ -389,7 +397,8 @@ def _shifted(data: np.ndarray, shift: int) -> np.ndarray:
 
 def _estimate(config: RunConfig, solver: FieldSolver, m0: np.ndarray, recorded: np.ndarray,
               file_dt: float, mask: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Pratt's least-squares wavelet at m0: reference data simulated with the Ricker, both sides
+    """Pratt's least-squares wavelet at ``m0`` (the start, or the current model when re-estimated):
+    reference data simulated with the Ricker, both sides
     through the linear, time-invariant steps only (kill and band, not mute or normalisation, which
     would break D = F * P), traces within ``field.wavelet_max_offset``."""
     f, prep = config.field, solver.preprocessing
@@ -411,7 +420,7 @@ def _estimate(config: RunConfig, solver: FieldSolver, m0: np.ndarray, recorded: 
                                                 prep.dt, damping=f.wavelet_damping, mask=use)
     except ValueError as err:
         raise ConfigError(f"`field.wavelet` = \"estimate\": {err}") from None
-    return wavelet, {"source": "estimate", "reference": f"Ricker {solver.survey.freq:g} Hz at m0",
+    return wavelet, {"source": "estimate", "reference": f"Ricker {solver.survey.freq:g} Hz",
                      "max_offset": f.wavelet_max_offset or None, **diagnostics}
 
 

@@ -82,12 +82,14 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     if args.maps is not None and args.maps < 1:
         raise ValueError(f"--maps must be >= 1, got {args.maps}")
+    if args.maps is not None and args.indices is not None:
+        raise ValueError("give --maps or --indices, not both")
     if not (Path(args.run) / args.checkpoint).is_file():
         raise ValueError(f"{args.run} holds no {args.checkpoint}; train first")
     if args.threads:
         torch.set_num_threads(args.threads)
     ev.evaluate_run(args.run, noise=tuple(args.noise), data_dir=args.data_dir,
-                    families=args.families, n_maps=args.maps, seed=args.seed,
+                    families=args.families, n_maps=args.maps, indices=args.indices, seed=args.seed,
                     checkpoint=args.checkpoint, out=args.out, heldout=not args.no_heldout,
                     log=_log(False))
 
@@ -143,6 +145,8 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--data-dir", default=None, help="default $CRFWI_DATA_DIR")
     q.add_argument("--families", nargs="+", default=None, help="OpenFWI stacks (default all)")
     q.add_argument("--maps", type=int, default=None, help="first N maps of each stack")
+    q.add_argument("--indices", type=int, nargs="+", default=None,
+                   help="these maps of each stack (paper-openfwi sweep: 0 33 66)")
     q.add_argument("--seed", type=int, default=0, help="noise seed of map 0 (map i: seed + i)")
     q.add_argument("--checkpoint", default="best.pt", choices=["best.pt", "checkpoint.pt"])
     q.add_argument("--out", default=None, help="default RUN/eval")

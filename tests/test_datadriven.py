@@ -181,6 +181,14 @@ def test_evaluate_returns_finite_metrics(toy_data: Path, tmp_path: Path, monkeyp
     clean = ev.simulate_cached(maps, TOY, tmp_path / "run" / "eval" / "openfwi_toy_a.npz")
     np.testing.assert_array_equal(ev.noisy_data(clean, 2.0, 0)[1],
                                   signal.add_noise(clean[1], k=2.0, seed=1))
+    # One map alone (as --indices 2) gets the draw and the scores it gets within the stack.
+    alone = ev.evaluate_run(tmp_path / "run", noise=(2.0,), indices=[2], heldout=False,
+                            out=tmp_path / "e1")
+    with open(tmp_path / "run" / "eval" / "per_map.csv") as fh:
+        row = [r for r in csv.DictReader(fh) if r["set"] == "openfwi" and r["map"] == "2"
+               and r["noise_k"] == "2.0" and r["predictor"] == "network"][0]
+    assert alone["openfwi/toy_a"]["k=2"]["network"]["mse"]["mean"] == pytest.approx(
+        float(row["mse"]), rel=1e-6)  # float32 convolutions differ in the last bits by batch
     # Without OpenFWI maps the evaluation says so in one line and scores the held-out maps.
     monkeypatch.delenv("CRFWI_DATA_DIR")
     lines.clear()

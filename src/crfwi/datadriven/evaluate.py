@@ -4,7 +4,7 @@ procedural ones.
 Each map's data are simulated with the training acquisition (:mod:`crfwi.datadriven.dataset`,
 the CR-FWI OpenFWI runs' operator) and degraded exactly as a CR-FWI run's ``data.noise = k``:
 :func:`crfwi.signal.add_noise` with σ0 of that map's clean data and seed ``seed + i`` for map
-``i`` (the same draws for every network scored with the same seed). The prediction is scored per
+``i`` of its stack (the same draws for every network scored with the same seed). The prediction is scored per
 map with :mod:`crfwi.metrics`: ``mse`` in (km/s)², ``mse_norm`` on OpenFWI's normalised scale
 (velocities mapped to [-1, 1] by 1500-4500 m/s, so ``mse_norm = mse / 1.5²``), ``mae`` in km/s,
 ``ssim`` (the ADFWI convention of the paper's tables) and ``ssim_gaussian``; a summary gives
@@ -32,12 +32,16 @@ __all__ = ["METRICS", "predict", "score", "summarise", "noisy_data", "openfwi_st
 METRICS = ("mse", "mse_norm", "mae", "ssim", "ssim_gaussian")
 
 
-def noisy_data(clean: np.ndarray, k: float, seed: int) -> np.ndarray:
-    """``clean`` ``[n, shots, receivers, time]`` with map i degraded as a CR-FWI run's
-    ``data.noise = k`` with noise seed ``seed + i``; k = 0 returns the clean data."""
+def noisy_data(clean: np.ndarray, k: float, seed: int,
+               maps: list[int] | None = None) -> np.ndarray:
+    """``clean`` ``[n, shots, receivers, time]`` with each map degraded as a CR-FWI run's
+    ``data.noise = k``, with noise seed ``seed + m``, m the map's index in its stack (``maps``,
+    default 0 .. n-1): a map gets the same draw whichever others are scored with it.
+    k = 0 returns the clean data."""
     if k == 0:
         return clean
-    return np.stack([signal.add_noise(c, k=k, seed=seed + i) for i, c in enumerate(clean)])
+    maps = range(len(clean)) if maps is None else maps
+    return np.stack([signal.add_noise(c, k=k, seed=seed + m) for m, c in zip(maps, clean)])
 
 
 def predict(net: InversionNet, scale: ds.DataScale, data: np.ndarray, *,
@@ -74,10 +78,12 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def openfwi_stacks(data_dir: str | Path | None, families: list[str] | None = None,
-                   n_maps: int | None = None) -> dict[str, np.ndarray]:
-    """The real OpenFWI maps ``{family: [n, nz, nx] m/s}`` of ``data_dir`` (default
-    ``$CRFWI_DATA_DIR``; read by :mod:`crfwi.openfwi`); ``{}`` when it holds none. ``n_maps``
-    keeps the first maps of each stack."""
+                   n_maps: int | None = None,
+                   indices: list[int] | None = None) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """The real OpenFWI maps ``{family: ([n, nz, nx] m/s, their indices)}`` of ``data_dir``
+    (default ``$CRFWI_DATA_DIR``; read by :mod:`crfwi.openfwi`); ``{}`` when it holds none.
+    ``n_maps`` keeps the first maps of each stack, ``indices`` those maps (e.g. 0, 33, 66: the
+    ``paper-openfwi`` sweep's)."""
     held = openfwi.families(data_dir)
     if not held:
         return {}
@@ -89,9 +95,10 @@ def openfwi_stacks(data_dir: str | Path | None, families: list[str] | None = Non
     out = {}
     for family in chosen:
         count = openfwi.map_count(family, data_dir)
-        count = count if n_maps is None else min(count, n_maps)
-        out[family] = np.stack([openfwi.load_map(openfwi.map_name(family, i), data_dir)[0]
-                                for i in range(count)])
+        chosen_maps = (list(indices) if indices is not None
+                       else list(range(count if n_maps is None else min(count, n_maps))))
+        out[family] = (np.stack([openfwi.load_map(openfwi.map_name(family, i), data_dir)[0]
+                                 for i in chosen_maps]), chosen_maps)
     return out
 
 
@@ -116,7 +123,8 @@ ROW_COLUMNS = ["set", "family", "map", "noise_k", "predictor", *METRICS]
 
 def evaluate_run(run: str | Path, *, noise: tuple[float, ...] = (0.0,),
                  data_dir: str | Path | None = None, families: list[str] | None = None,
-                 n_maps: int | None = None, seed: int = 0, checkpoint: str = "best.pt",
+                 n_maps: int | None = None, indices: list[int] | None = None, seed: int = 0,
+                 checkpoint: str = "best.pt",
                  out: str | Path | None = None, heldout: bool = True,
                  log=lambda _: None) -> dict:
     """Score a run's network on the real OpenFWI maps (when ``data_dir`` / ``$CRFWI_DATA_DIR``
@@ -131,37 +139,38 @@ def evaluate_run(run: str | Path, *, noise: tuple[float, ...] = (0.0,),
     spec = ds.DatasetSpec.from_dict(state["spec"])
     out = run / "eval" if out is None else Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    stacks: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name -> (models, clean data)
-    real = openfwi_stacks(data_dir, families, n_maps)
+    stacks: dict[str, tuple] = {}  # name -> (models, clean data, map indices)
+    real = openfwi_stacks(data_dir, families, n_maps, indices)
     if not real:
         log("OpenFWI maps not found (set CRFWI_DATA_DIR to a folder whose models.json has an "
             "'openfwi' entry): scoring the held-out procedural maps only")
     grid_shape = (spec.acquisition.nz, spec.acquisition.nx)
-    for family, models in real.items():
+    for family, (models, maps) in real.items():
         if models.shape[1:] != grid_shape:
             raise ValueError(f"OpenFWI {family} maps are {models.shape[1:]}, the network was "
                              f"trained on {grid_shape}")
         stacks[f"openfwi/{family}"] = (models, simulate_cached(
-            models, spec.acquisition, out / f"openfwi_{family}.npz", log))
+            models, spec.acquisition, out / f"openfwi_{family}.npz", log), maps)
     if heldout:
         settings = json.loads((run / "settings.json").read_text())
         val = ds.load(settings["data"], "val")
         for family in ds.family_names(val["family"]):
             keep = val["family"] == family
-            stacks[f"procedural-val/{family}"] = (val["models"][keep][:n_maps],
-                                                  val["data"][keep][:n_maps])
+            models = val["models"][keep][:n_maps]
+            stacks[f"procedural-val/{family}"] = (models, val["data"][keep][:n_maps],
+                                                  list(range(len(models))))
     mean_map = np.asarray(state["mean_map"], dtype=np.float64)
     rows, summary = [], {}
-    for name, (models, clean) in stacks.items():
+    for name, (models, clean, maps) in stacks.items():
         set_name, family = name.split("/")
         for k in noise:
-            pred = predict(net, scale, noisy_data(clean, float(k), seed))
+            pred = predict(net, scale, noisy_data(clean, float(k), seed, maps))
             results = {"network": score(pred, models),
                        "mean_map": score(np.broadcast_to(mean_map, models.shape), models)}
             summary.setdefault(name, {})[f"k={k:g}"] = {p: summarise(r) for p, r in results.items()}
             for predictor, per_map in results.items():
                 rows += [{"set": set_name, "family": family, "map": i, "noise_k": k,
-                          "predictor": predictor, **r} for i, r in enumerate(per_map)]
+                          "predictor": predictor, **r} for i, r in zip(maps, per_map)]
             s = summary[name][f"k={k:g}"]["network"]
             log(f"{name:28s} k={k:<4g} MSE {s['mse']['mean']:.4f} ± {s['mse']['std']:.4f} (km/s)^2"
                 f"  norm {s['mse_norm']['mean']:.4f}  MAE {s['mae']['mean']:.4f} km/s  SSIM "

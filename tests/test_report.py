@@ -477,3 +477,22 @@ def test_bounds_section_names_cells_off_the_default_and_the_reruns(tmp_path):
     assert f"--bound-before {before}" in text
     with pytest.raises(ValueError, match="--bound-before"):
         report.write_report(now, tmp_path / "r2.md", verify=0, bound_before=tmp_path / "none")
+
+
+def test_table2_groups_the_maps_of_each_family(tmp_path):
+    root = tmp_path / "runs"
+    for k, mse in ((0, 0.010), (33, 0.020)):
+        _fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/ig-seed0", ssim=0.8, mse=mse, mae=0.05,
+                  initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1})
+        _fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/pixel-seed0", ssim=0.6, mse=0.025,
+                  mae=0.1, initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1})
+    _fake_run(root, "openfwi-cpu/smooth-curvevel_a-0/ig-seed0", ssim=0.7, mse=0.05, mae=0.1)
+    text = report.write_report(root, tmp_path / "r.md", verify=0).read_text()
+    part = _section(text, "## Table 2")
+    header = next(line for line in part.splitlines() if line.startswith("| method"))
+    assert "FlatVel" in header and "CurveVel" in header and "FlatFault" not in header
+    ig = _table_row(part, "IG-FWI (ig)")
+    assert ig[1] == "15 ± 7.1 (n=2) (6.94)"  # ×10³: mean of 10 and 20, the paper's beside it
+    assert _table_row(part, "initial model")[1] == "30 (–)"
+    assert "Not run: FlatFault, CurveFault, Style" in part
+    assert "## Other runs" not in text  # every OpenFWI cell is placed in Table 2

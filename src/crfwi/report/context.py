@@ -86,7 +86,7 @@ class ReportContext:
         """The scales at which one of the paper's datasets was run: one set of tables each."""
         scales = []
         for r in self.records:
-            if r.dataset in paper.DATASETS and r.scale not in scales:
+            if (r.dataset in paper.DATASETS or r.dataset == "openfwi") and r.scale not in scales:
                 scales.append(r.scale)
         return scales
 

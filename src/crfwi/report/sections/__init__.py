@@ -29,6 +29,7 @@ from .other_runs import other_runs
 from .panels import model_panels
 from .runs_appendix import runs_appendix
 from .table1 import table1
+from .table2 import table2
 from .table4 import table4
 from .table5 import table5
 from .table7 import table7
@@ -38,7 +39,7 @@ Section = Callable[[ReportContext], list[str]]
 PaperTable = Callable[[ReportContext, str], list[str]]
 
 #: The paper's tables, in the order they appear for each scale.
-PAPER_TABLES: list[PaperTable] = [table4, table5, table1, table7]
+PAPER_TABLES: list[PaperTable] = [table4, table5, table1, table7, table2]
 
 
 def paper_tables(ctx: ReportContext) -> list[str]:

@@ -1,0 +1,120 @@
+"""Table 2 of the paper: OpenFWI maps with noisy data — ADFWI, IFWI, LR-FWI, IG-FWI (and the
+data-driven InversionNet) — MSE, our mean ± std over the maps run beside the paper's value.
+
+Our runs are the ``paper-openfwi`` sweep's: group ``openfwi-<scale>``, scenario
+``<family>-<k>`` (map k of the family's test stack), one cell per family over its maps. The
+paper states neither the units nor the scale of its MSE (PAPER.md §5, Table 2 notes); ours is in
+(km/s)², shown ×10³ so that the two sit on one scale under the reading "×10⁻³ (km/s)²" (the one
+under which the paper's ADFWI finals lie just below our smooth start's MSE). The data-driven row
+comes from ``benchmarks/inversionnet.py evaluate`` (``--inversionnet FILE.json``) when given.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ... import paper_results as paper
+from ..context import ReportContext
+from ..markdown import DASH, markdown_table
+from ..runs import mean_std_n
+
+#: Table 2 as printed (PAPER.md §5): family → method → MSE (units and scale unstated).
+PAPER_TABLE2 = {
+    "flatvel_a": {"inversionnet": 36.78, "pixel": 21.30, "siren": 11.72, "lowrank": 6.65, "ig": 6.94},
+    "curvevel_a": {"inversionnet": 94.16, "pixel": 57.07, "siren": 16.87, "lowrank": 9.89, "ig": 7.93},
+    "flatfault_a": {"inversionnet": 113.18, "pixel": 48.23, "siren": 46.59, "lowrank": 19.59,
+                    "ig": 28.84},
+    "curvefault_a": {"inversionnet": 100.09, "pixel": 99.14, "siren": 65.89, "lowrank": 60.23,
+                     "ig": 24.61},
+    "style_a": {"inversionnet": 53.76, "pixel": 27.66, "siren": 48.25, "lowrank": 14.56, "ig": 17.08},
+}
+FAMILY_NAMES = {"flatvel_a": "FlatVel", "curvevel_a": "CurveVel", "flatfault_a": "FlatFault",
+                "curvefault_a": "CurveFault", "style_a": "Style"}
+METHODS = ["pixel", "siren", "lowrank", "ig"]
+SCALE = 1e3  # our (km/s)² shown ×10³
+
+
+def _family(scenario: str) -> str:
+    return scenario.rpartition("-")[0]
+
+
+def _ours(ctx: ReportContext, scale: str) -> dict[tuple[str, str], list]:
+    """(family, method) → the runs of every map of that family (smooth start)."""
+    runs: dict[tuple[str, str], list] = {}
+    for r in ctx.records:
+        if r.dataset == "openfwi" and r.scale == scale and r.init == "smooth":
+            runs.setdefault((_family(r.scenario), r.method), []).append(r)
+    return runs
+
+
+def _cell(records: list, metric: str, factor: float) -> str:
+    stat = mean_std_n([v * factor for v in (r.value(metric) for r in records) if v is not None])
+    if stat is None:
+        return DASH
+    mean, std, n = stat
+    return f"{mean:.4g}" + (f" ± {std:.2g}" if std is not None else "") + f" (n={n})"
+
+
+def table2(ctx: ReportContext, scale: str) -> list[str]:
+    """Table 2 at ``scale`` (nothing when no OpenFWI run exists at that scale)."""
+    ours = _ours(ctx, scale)
+    if not ours:
+        return []
+    families = [f for f in PAPER_TABLE2 if any(key[0] == f for key in ours)]
+    families += sorted({key[0] for key in ours} - set(families))
+    data_driven = _inversionnet(ctx)
+    lines = [f"## Table 2 — OpenFWI maps, noisy data (scale `{scale}`)", "",
+             "MSE ×10³ in (km/s)², mean ± std over the maps run (n), smooth start; in brackets "
+             "the paper's printed value (its units are unstated: PAPER.md §5). SSIM below.", ""]
+    header = ["method"] + [FAMILY_NAMES.get(f, f) for f in families]
+    rows = []
+    for method in METHODS:
+        label = paper.METHOD_NAMES.get(method, method)
+        row = [f"{label} ({method})"]
+        for family in families:
+            printed = PAPER_TABLE2.get(family, {}).get(method)
+            row.append(f"{_cell(ours.get((family, method), []), 'mse', SCALE)} "
+                       f"({DASH if printed is None else f'{printed:g}'})")
+            for r in ours.get((family, method), []):
+                ctx.mark_placed(ctx.cells.get((r.group, r.init, r.scenario, r.method)),
+                                f"Table 2 · {FAMILY_NAMES.get(family, family)}")
+        rows.append(row)
+    row = ["InversionNet-style (data-driven, trained here)"]
+    for family in families:
+        printed = PAPER_TABLE2.get(family, {}).get("inversionnet")
+        ours_dd = data_driven.get(family)
+        text = DASH if ours_dd is None else (
+            f"{SCALE * ours_dd['mse_mean']:.4g} ± {SCALE * ours_dd['mse_std']:.2g} (n={ours_dd['n']})")
+        row.append(f"{text} ({DASH if printed is None else f'{printed:g}'})")
+    rows.append(row)
+    initial = ["initial model"]
+    for family in families:
+        values = [r.initial_value("mse") for key, rs in ours.items() if key[0] == family
+                  for r in rs if r.method == "pixel"]
+        values = [v * SCALE for v in values if v is not None]
+        initial.append(f"{np.mean(values):.4g} ({DASH})" if values else DASH)
+    rows.append(initial)
+    lines += markdown_table(header, rows)
+    lines += ["", "SSIM (crfwi's ADFWI convention; mean ± std over the maps):", ""]
+    rows = []
+    for method in METHODS:
+        label = paper.METHOD_NAMES.get(method, method)
+        rows.append([f"{label} ({method})"] + [_cell(ours.get((f, method), []), "ssim", 1.0)
+                                               for f in families])
+    lines += markdown_table(["method"] + header[1:], rows)
+    missing = [FAMILY_NAMES[f] for f in PAPER_TABLE2 if f not in families]
+    if missing:
+        lines += ["", f"Not run: {', '.join(missing)} (no such OpenFWI maps in the data "
+                  "directory; PROVENANCE.md says why)."]
+    return lines + [""]
+
+
+def _inversionnet(ctx: ReportContext) -> dict[str, dict]:
+    """family → {mse_mean, mse_std, n} of the data-driven baseline on the real maps."""
+    path = getattr(ctx, "inversionnet", None)
+    if path is None:
+        return {}
+    data = json.loads(path.read_text())
+    return {family: values for family, values in data.get("real", {}).items()}

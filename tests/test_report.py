@@ -496,3 +496,22 @@ def test_table2_groups_the_maps_of_each_family(tmp_path):
     assert _table_row(part, "initial model")[1] == "30 (–)"
     assert "Not run: FlatFault, CurveFault, Style" in part
     assert "## Other runs" not in text  # every OpenFWI cell is placed in Table 2
+
+
+def test_table6_sets_the_3d_runs_beside_the_papers(tmp_path):
+    import tomllib
+
+    root = tmp_path / "runs"
+    for method, nmse in (("ig", 0.20), ("pixel", 0.30)):
+        folder = _fake_run(root, f"overthrust3d-cpu/smooth-clean/{method}-seed0", ssim=0.5,
+                           mse=0.1, mae=0.2, peak=2048.0,
+                           initial={"ssim": 0.4, "mse": 0.2, "mae": 0.3, "nmse": 0.45})
+        metrics = json.loads((folder / "metrics.json").read_text())
+        (folder / "metrics.json").write_text(json.dumps({**metrics, "nmse": nmse}))
+        assert tomllib.loads((folder / "config.resolved.toml").read_text())
+    text = report.write_report(root, tmp_path / "r.md", verify=0).read_text()
+    part = _section(text, "## Table 6")
+    assert _table_row(part, "IG-FWI (ig)")[1:5] == ["0.2000 (0.1151)", "0.5000 (0.5729)",
+                                                    "2.00 (22.84)", "0.50 (14.61)"]
+    assert _table_row(part, "LR-FWI (lowrank)")[1] == "– (0.0968)"  # not run: the paper's only
+    assert _table_row(part, "initial model")[1] == "0.4500 (–)"

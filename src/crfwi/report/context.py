@@ -23,6 +23,9 @@ DEGRADED_INIT_PREFERENCE = ("linear", "constant", "smooth")
 #: whose initial model changed) with an earlier results folder (``--before``).
 CHANGED_METHODS = ("adfwi-tv", "weci-fwi", "siren", "gabor", "lowrank", "hashgrid", "ig", "lrg")
 
+#: Datasets of the paper's other tables (2: OpenFWI maps, 6: the 3-D Overthrust).
+OTHER_PAPER_DATASETS = ("openfwi", "overthrust3d")
+
 CellKey = tuple[str, str, str, str]  # (group, init, scenario, method)
 
 
@@ -86,7 +89,8 @@ class ReportContext:
         """The scales at which one of the paper's datasets was run: one set of tables each."""
         scales = []
         for r in self.records:
-            if (r.dataset in paper.DATASETS or r.dataset == "openfwi") and r.scale not in scales:
+            if (r.dataset in paper.DATASETS or r.dataset in OTHER_PAPER_DATASETS) \
+                    and r.scale not in scales:
                 scales.append(r.scale)
         return scales
 

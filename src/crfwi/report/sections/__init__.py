@@ -32,6 +32,7 @@ from .table1 import table1
 from .table2 import table2
 from .table4 import table4
 from .table5 import table5
+from .table6 import table6
 from .table7 import table7
 from .verification import verification
 
@@ -39,7 +40,7 @@ Section = Callable[[ReportContext], list[str]]
 PaperTable = Callable[[ReportContext, str], list[str]]
 
 #: The paper's tables, in the order they appear for each scale.
-PAPER_TABLES: list[PaperTable] = [table4, table5, table1, table7, table2]
+PAPER_TABLES: list[PaperTable] = [table4, table5, table1, table7, table2, table6]
 
 
 def paper_tables(ctx: ReportContext) -> list[str]:

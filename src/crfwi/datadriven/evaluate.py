@@ -159,6 +159,13 @@ def evaluate_run(run: str | Path, *, noise: tuple[float, ...] = (0.0,),
             models = val["models"][keep][:n_maps]
             stacks[f"procedural-val/{family}"] = (models, val["data"][keep][:n_maps],
                                                   list(range(len(models))))
+    trained = (state["settings"]["noise_min"], state["settings"]["noise_max"])
+    outside = [k for k in noise if not trained[0] <= k <= trained[1]]
+    if outside:
+        # A network trained at k = 4 alone fails on clean data (worse than the mean map):
+        # the log-scaled input of noisy and clean data differ; say so next to the numbers.
+        log(f"note: k = {', '.join(f'{k:g}' for k in outside)} lies outside the training noise "
+            f"range {trained[0]:g}:{trained[1]:g}; those scores measure a distribution shift")
     mean_map = np.asarray(state["mean_map"], dtype=np.float64)
     rows, summary = [], {}
     for name, (models, clean, maps) in stacks.items():
@@ -178,6 +185,7 @@ def evaluate_run(run: str | Path, *, noise: tuple[float, ...] = (0.0,),
                 f"{summary[name][f'k={k:g}']['mean_map']['mse']['mean']:.4f}, n={s['n']})")
     summary["_about"] = {
         "checkpoint": str(run / checkpoint), "epoch": state.get("epoch"), "noise_seed": seed,
+        "training_noise_k": list(trained),
         "noise": "white Gaussian, std k * sigma0 of each map's clean data (crfwi.signal.add_noise, "
                  "seed + map index)",
         "metrics": {**{k: v for k, v in metrics.DEFINITIONS.items() if k in METRICS},

@@ -5,8 +5,9 @@ OpenFWI's recipe (lanl/OpenFWI ``train.py``): L1 loss on velocities normalised t
 Changed for a CPU and a small set, and said so in ``settings.json``: batch 32 (OpenFWI 256),
 learning rate 1e-3 (OpenFWI 1e-4 for ~24 000 maps a family and 120+ epochs) with cosine decay to
 zero over the run, and noise drawn afresh every epoch (``noise``: k uniform in the given range per
-map, standard deviation k·σ0 as :func:`crfwi.signal.add_noise`), so the network has seen the noise
-it is evaluated with. The validation split (held-out seeds) is scored every epoch at one fixed
+map, standard deviation k·σ0 as :func:`crfwi.signal.add_noise`; default k = 4, the level of the
+``paper-openfwi`` sweep), so the network has seen the noise it is evaluated with. (The paper's
+InversionNet was trained by its authors on OpenFWI's clean data: ``--noise 0`` trains that way.) The validation split (held-out seeds) is scored every epoch at one fixed
 noise draw (level ``val_noise``), against the mean training map as the trivial predictor.
 
 A run folder holds ``settings.json``, ``checkpoint.pt`` (written after every epoch: model,
@@ -45,8 +46,10 @@ class TrainSettings:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     width: int = DEFAULT_WIDTH
-    noise_min: float = 0.0  # k range of the training noise (k·σ0), uniform per map and epoch
-    noise_max: float = 8.0
+    # k range of the training noise (k·σ0), uniform per map and epoch; default the fixed k = 4 of
+    # the paper-openfwi sweep's CR-FWI runs, so the network is trained at the level it is scored at
+    noise_min: float = 4.0
+    noise_max: float = 4.0
     val_noise: float = 4.0  # the one noise level of the validation score
     seed: int = 0
     data_dtype: str = "float32"  # float16 halves the memory of the set held in RAM

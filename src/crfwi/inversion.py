@@ -166,6 +166,10 @@ class Inversion:
             loss = scale * misfit(predicted, self.observed[self._observed_rows(chunk)])
             loss.backward()
             total += float(loss.detach())
+            # deepwave keeps a call's wavefield history until its graph node is released; without
+            # this the next chunk's simulation runs while it is alive (two chunks' histories at
+            # the peak: measured 847 vs 650 MiB on a 3-D toy whose history is 201 MiB).
+            del predicted, loss
         return total, leaf.grad
 
     def _observed_rows(self, shots: list[int]) -> list[int]:

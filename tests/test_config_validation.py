@@ -81,7 +81,7 @@ OUT_OF_RANGE = {
     "field.f_high": -1.0, "field.mute_velocity": -1.0, "field.mute_t0": -0.1,
     "field.mute_taper": -0.1, "field.normalise": "l2", "field.wavelet": "ricker",
     "field.wavelet_dt": -1.0, "field.wavelet_damping": -1.0, "field.wavelet_max_offset": -1.0,
-    "field.wavelet_every": -1,
+    "field.wavelet_every": -1, "physics.courant_number": -0.5,
     "field.well_log": "log.las", "field.well_x": None, "field.water_depth": -1.0,
     "field.water_velocity": 0.0,
 }

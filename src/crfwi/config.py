@@ -138,7 +138,8 @@ class InitialSection:
 @dataclass
 class PhysicsSection:
     """Wave-solver options; ``max_vel`` 0 = the upper velocity bound, ``pml_freq`` 0 = the wavelet's
-    peak frequency."""
+    peak frequency, ``courant_number`` 0 = deepwave's default (0.6; see
+    :class:`crfwi.physics.SolverOptions`)."""
 
     accuracy: int = 8
     max_vel: float = 0.0
@@ -149,6 +150,7 @@ class PhysicsSection:
     checkpoint_segments: int = 0
     shot_chunk: int = 0
     min_points_per_wavelength: float = 5.0
+    courant_number: float = 0.0
 
 
 @dataclass

@@ -175,6 +175,8 @@ RULES: dict[str, Any] = {
     "physics.checkpoint_segments": Int(min=0, note="0 = off"),
     "physics.shot_chunk": Int(min=0, note="0 = all shots of a step at once"),
     "physics.min_points_per_wavelength": Float(min=0, strict=True),
+    "physics.courant_number": Float(min=0, max=1, unit="",
+                                    note="0 = deepwave's default; at most the critical number"),
 
     "representation.options": Table(),
     "representation.output_scale": Float(min=0, note="0 = the representation's default"),
@@ -320,6 +322,20 @@ def _time_steps(c) -> str | None:
     if nt and phys.checkpoint_segments > nt:
         return (f"`physics.checkpoint_segments` = {phys.checkpoint_segments} exceeds the "
                 f"`{key}` = {nt} time steps")
+    return _courant(c)
+
+
+def _courant(c) -> str | None:
+    # deepwave would refuse an unstable Courant number only when the run simulates.
+    if not c.physics.courant_number:
+        return None
+    from deepwave.discretisation import critical_courant_number
+
+    critical = critical_courant_number(c.physics.accuracy, propagator="scalar")
+    if c.physics.courant_number > critical:
+        return (f"`physics.courant_number` = {c.physics.courant_number:g} exceeds the critical "
+                f"{critical:.3f} of deepwave's scalar scheme at accuracy {c.physics.accuracy} "
+                "(unstable)")
     return None
 
 

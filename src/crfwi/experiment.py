@@ -450,7 +450,8 @@ def _finish_experiment(config, device, method, grid, survey, true_model, initial
         accuracy=phys.accuracy, storage=phys.storage, storage_compression=phys.storage_compression,
         gradient_sampling_interval=phys.gradient_sampling_interval,
         checkpoint_segments=phys.checkpoint_segments,
-        min_points_per_wavelength=phys.min_points_per_wavelength)
+        min_points_per_wavelength=phys.min_points_per_wavelength,
+        courant_number=phys.courant_number)
     max_vel = phys.max_vel or bounds[1]
     if max_vel < bounds[1]:
         raise ConfigError(f"physics.max_vel = {max_vel:g} m/s is below the upper bound "

@@ -63,6 +63,10 @@ class SolverOptions:
         checkpoint_segments: run the time axis in this many checkpointed segments (0 = off);
             lowers peak memory at the cost of a second forward pass.
         min_points_per_wavelength: smallest allowed vmin / (f_peak · max(dz, dx)).
+        courant_number: the Courant number deepwave's internal time step targets (0 = deepwave's
+            default, 0.6); at most the scheme's critical number (0.784 at accuracy 8 in 2-D). A
+            larger one can mean fewer internal steps per ``survey.dt`` (faster) where it crosses
+            a step boundary (BENCHMARKS.md: speed options).
     """
 
     accuracy: int = 8
@@ -71,6 +75,7 @@ class SolverOptions:
     gradient_sampling_interval: int = 1
     checkpoint_segments: int = 0
     min_points_per_wavelength: float = MIN_POINTS_PER_WAVELENGTH
+    courant_number: float = 0.0
 
     def __post_init__(self) -> None:
         if self.accuracy not in (2, 4, 6, 8):
@@ -83,6 +88,8 @@ class SolverOptions:
             raise ValueError("`checkpoint_segments` must be an integer >= 0 (0 = off)")
         if not self.min_points_per_wavelength > 0:
             raise ValueError("`min_points_per_wavelength` must be > 0")
+        if not 0 <= self.courant_number < math.inf:
+            raise ValueError("`courant_number` must be >= 0 (0 = deepwave's default)")
 
 
 def _checked_wavelet(wavelet: torch.Tensor | np.ndarray, nt: int) -> torch.Tensor:
@@ -256,7 +263,8 @@ class WaveSolver:
         is then a coarser quadrature than the exact transpose of its forward (README, Physics)."""
         from deepwave.discretisation import cfl_condition_n
 
-        return int(cfl_condition_n(list(self.grid.spacing), self.survey.dt, self.max_vel)[1])
+        return int(cfl_condition_n(list(self.grid.spacing), self.survey.dt, self.max_vel,
+                                   courant_number=self.options.courant_number or None)[1])
 
     # ---------------------------------------------------------------------------------------
     def set_wavelet(self, wavelet: torch.Tensor | np.ndarray, source: str = "estimated") -> None:
@@ -322,6 +330,8 @@ class WaveSolver:
             model_gradient_sampling_interval=opt.gradient_sampling_interval,
             storage_mode=opt.storage, storage_compression=opt.storage_compression,
         )
+        if opt.courant_number:
+            kwargs["courant_number"] = opt.courant_number
         if opt.checkpoint_segments:
             kwargs["checkpoint_segments"] = opt.checkpoint_segments
         return kwargs

@@ -342,7 +342,8 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
         accuracy=phys.accuracy, storage=phys.storage, storage_compression=phys.storage_compression,
         gradient_sampling_interval=phys.gradient_sampling_interval,
         checkpoint_segments=phys.checkpoint_segments,
-        min_points_per_wavelength=phys.min_points_per_wavelength)
+        min_points_per_wavelength=phys.min_points_per_wavelength,
+        courant_number=phys.courant_number)
 
     def solver(wavelet=None) -> FieldSolver:
         try:

@@ -479,14 +479,24 @@ def test_bounds_section_names_cells_off_the_default_and_the_reruns(tmp_path):
         report.write_report(now, tmp_path / "r2.md", verify=0, bound_before=tmp_path / "none")
 
 
+def _set_noise(folder: Path, noise: float) -> None:
+    import tomllib
+
+    path = folder / "config.resolved.toml"
+    config = tomllib.loads(path.read_text())
+    config["data"] = {"noise": noise}
+    path.write_text(tomli_w.dumps(config))
+
+
 def test_table2_groups_the_maps_of_each_family(tmp_path):
     root = tmp_path / "runs"
     for k, mse in ((0, 0.010), (33, 0.020)):
-        _fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/ig-seed0", ssim=0.8, mse=mse, mae=0.05,
-                  initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1})
-        _fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/pixel-seed0", ssim=0.6, mse=0.025,
-                  mae=0.1, initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1})
-    _fake_run(root, "openfwi-cpu/smooth-curvevel_a-0/ig-seed0", ssim=0.7, mse=0.05, mae=0.1)
+        _set_noise(_fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/ig-seed0", ssim=0.8, mse=mse,
+                             mae=0.05, initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1}), 1.0)
+        _set_noise(_fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/pixel-seed0", ssim=0.6,
+                             mse=0.025, mae=0.1, initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1}), 1.0)
+    _set_noise(_fake_run(root, "openfwi-cpu/smooth-curvevel_a-0/ig-seed0", ssim=0.7, mse=0.05,
+                         mae=0.1), 1.0)
     text = report.write_report(root, tmp_path / "r.md", verify=0).read_text()
     part = _section(text, "## Table 2")
     header = next(line for line in part.splitlines() if line.startswith("| method"))
@@ -496,6 +506,15 @@ def test_table2_groups_the_maps_of_each_family(tmp_path):
     assert _table_row(part, "initial model")[1] == "30 (–)"
     assert "Not run: FlatFault, CurveFault, Style" in part
     assert "## Other runs" not in text  # every OpenFWI cell is placed in Table 2
+    assert "not shown: pass `--inversionnet" in part
+    summary = {"openfwi/flatvel_a": {"k=1": {"network": {"n": 3, "mse": {"mean": 0.5, "std": 0.1}}},
+                                     "k=0": {"network": {"n": 3, "mse": {"mean": 0.9, "std": 0.1}}}},
+               "procedural-val/flatvel": {"k=1": {"network": {"n": 3, "mse": {"mean": 0.1, "std": 0.0}}}}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    text = report.write_report(root, tmp_path / "r2.md", verify=0,
+                               inversionnet=tmp_path / "summary.json").read_text()
+    row = _table_row(_section(text, "## Table 2"), "InversionNet-style (data-driven, trained here)")
+    assert row[1] == "500 ± 1e+02 (n=3) (36.78)"  # at the runs' noise level (k = 1 here)
 
 
 def test_table6_sets_the_3d_runs_beside_the_papers(tmp_path):

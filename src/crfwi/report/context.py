@@ -36,7 +36,7 @@ class ReportContext:
                  command: str | None, notes: str | None = None, before: Path | None = None,
                  ablations: Path | None = None,
                  changed_methods: tuple[str, ...] = CHANGED_METHODS,
-                 bound_before: Path | None = None) -> None:
+                 bound_before: Path | None = None, inversionnet: Path | None = None) -> None:
         self.interpretation = notes
         self.results = results_dir
         self.out_md = out_md
@@ -66,6 +66,8 @@ class ReportContext:
         self.ablations = ablations
         # The cells' earlier runs under another bound derivative (sections/bounds.py).
         self.bound_before = bound_before
+        # The data-driven baseline's evaluation (Table 2), a summary.json or None.
+        self.inversionnet = inversionnet
         self.ablation_records = (scan(ablations)[0] if ablations is not None
                                  and ablations.is_dir() else [])
 

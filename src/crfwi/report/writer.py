@@ -16,7 +16,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                  command: str | None = None, notes: str | Path | None = None,
                  before: str | Path | None = None, ablations: str | Path | None = None,
                  changed_methods: list[str] | tuple[str, ...] | None = None,
-                 bound_before: str | Path | None = None) -> Path:
+                 bound_before: str | Path | None = None,
+                 inversionnet: str | Path | None = None) -> Path:
     """Write the Markdown report of ``results_dir`` to ``out_md`` (default
     ``RESULTS_DIR/report.md``) and its figures to ``figures/`` next to it; returns the path.
 
@@ -31,6 +32,7 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
     ``ablations``: a folder of ablation runs, each set beside the run of the same group, initial
     model, method and seed here (a folder not there yet = no ablation runs so far).
     ``bound_before``: the earlier runs, under another bound derivative, of cells re-run here.
+    ``inversionnet``: the data-driven baseline's ``summary.json`` (Table 2's InversionNet row).
     """
     results = Path(results_dir)
     out = Path(out_md) if out_md is not None else results / "report.md"
@@ -49,6 +51,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
         raise ValueError(f"--before {str(before)!r} not found")
     if bound_before is not None and not Path(bound_before).is_dir():
         raise ValueError(f"--bound-before {str(bound_before)!r} not found")
+    if inversionnet is not None and not Path(inversionnet).is_file():
+        raise ValueError(f"--inversionnet {str(inversionnet)!r} not found")
     notes_text = Path(notes).read_text() if notes is not None else None
     if command is None:
         command = (f"crfwi report {results} --out {out}" + (f" --ntk {ntk}" if ntk else "")
@@ -58,12 +62,14 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                    + (f" --ablations {ablations}" if ablations is not None else "")
                    + (f" --changed-methods {','.join(changed_methods)}" if changed_methods
                       else "")
-                   + (f" --bound-before {bound_before}" if bound_before is not None else ""))
+                   + (f" --bound-before {bound_before}" if bound_before is not None else "")
+                   + (f" --inversionnet {inversionnet}" if inversionnet is not None else ""))
     ctx = ReportContext(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command,
                         notes=notes_text, before=None if before is None else Path(before),
                         ablations=None if ablations is None else Path(ablations),
                         changed_methods=tuple(changed_methods or CHANGED_METHODS),
-                        bound_before=None if bound_before is None else Path(bound_before))
+                        bound_before=None if bound_before is None else Path(bound_before),
+                        inversionnet=None if inversionnet is None else Path(inversionnet))
     return _write(ctx)
 
 
@@ -113,6 +119,9 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--bound-before", metavar="DIR",
                    help="earlier runs, under another bound derivative, of cells re-run here: "
                    "a table of each before and now")
+    p.add_argument("--inversionnet", metavar="SUMMARY.json",
+                   help="the data-driven baseline's evaluation (benchmarks/inversionnet.py "
+                   "evaluate): Table 2's InversionNet row")
     p.set_defaults(func=_cmd_report)
     return p
 
@@ -123,6 +132,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if args.changed_methods else None
     path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
                         notes=args.notes, before=args.before, ablations=args.ablations,
-                        changed_methods=changed, bound_before=args.bound_before)
+                        changed_methods=changed, bound_before=args.bound_before,
+                        inversionnet=args.inversionnet)
     print(f"report: {path}")
     return 0

@@ -42,7 +42,8 @@ report: $(STAMP)
 		--ntk benchmarks/results/ntk/marmousi2d/spectrum.json --verify 10 \
 		--notes benchmarks/results/paper/INTERPRETATION.md \
 		--before benchmarks/results/paper-v1 --ablations benchmarks/results/ablations \
-		--bound-before benchmarks/results/bound-straight-through
+		--bound-before benchmarks/results/bound-straight-through \
+		--chevron benchmarks/results/chevron-like
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -233,3 +233,25 @@ def test_bad_inputs_refused_in_one_line(line, tmp_path, capsys):
         md.streamer(md.spec_for("cpu", **{**TOY, "max_offset": 3000.0}), 1770.0)
     with pytest.raises(ValueError, match="unknown scale"):
         md.spec_for("gpu")
+
+
+def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
+    """benchmarks/chevron_like.py on the toy line: MS-FWI and IG-FWI run through the field
+    workflow, are scored against the truth, summarised; a second call skips the finished runs."""
+    from test_benchmarks import load
+
+    folder, _, _ = line
+    bench = load("chevron_like")
+    argv = ["--folder", str(folder), "--methods", "ms-fwi,ig", "--iterations", "2",
+            "--ms-iterations", "5", "--summaries", str(tmp_path / "sum"), "--quiet"]
+    assert bench.main(argv) == 0
+    summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
+    assert [r["method"] for r in summary["runs"]] == ["ms-fwi", "ig"]
+    for r in summary["runs"]:
+        assert r["data_misfit_relative"]["final"] < r["data_misfit_relative"]["initial"]
+        assert set(r["truth"]) == {"initial", "final"} and r["truth"]["final"]["mse"] > 0
+    assert (tmp_path / "sum" / "ig" / "qc.json").is_file()
+    capsys.readouterr()
+    assert bench.main(argv) == 0
+    assert capsys.readouterr().out.count("done already") == 2
+    assert bench.main(["--folder", str(folder), "--methods", "pixle"]) == 2

@@ -534,3 +534,24 @@ def test_table6_sets_the_3d_runs_beside_the_papers(tmp_path):
                                                     "2.00 (22.84)", "0.50 (14.61)"]
     assert _table_row(part, "LR-FWI (lowrank)")[1] == "– (0.0968)"  # not run: the paper's only
     assert _table_row(part, "initial model")[1] == "0.4500 (–)"
+
+
+def test_chevron_section_reads_the_field_benchmark_summary(tmp_path):
+    root = tmp_path / "runs"
+    _fake_run(root, "marmousi-cpu/smooth-clean/pixel-seed0", ssim=0.5, mse=0.1, mae=0.2)
+    text = report.write_report(root, tmp_path / "r.md", verify=0, chevron=tmp_path / "chev").read_text()
+    assert "Not run yet: `python benchmarks/chevron_like.py" in _section(text, "## Chevron")
+    (tmp_path / "chev").mkdir()
+    run = {"method": "ig", "paper_method": "IG-FWI", "iterations": 500,
+           "data_misfit_relative": {"initial": 1.27, "final": 0.61},
+           "well_rms": {"initial": 383.0, "final": 250.0},
+           "truth": {"initial": {"mse": 0.17, "mae": 0.3, "ssim": 0.52},
+                     "final": {"mse": 0.09, "mae": 0.2, "ssim": 0.6}}}
+    made = {"model": {"file": "marmousi2"}, "acquisition": {"shots": 17, "channels": 105},
+            "wavelet": {"peak_hz": 2.76}, "noise": {"k": 0.1}, "energy_below_f_low": {},
+            "initial_1d": {}}
+    (tmp_path / "chev" / "summary.json").write_text(json.dumps({"scale": "cpu", "make_data": made,
+                                                                "runs": [run]}))
+    text = report.write_report(root, tmp_path / "r.md", verify=0, chevron=tmp_path / "chev").read_text()
+    row = _table_row(_section(text, "## Chevron"), "IG-FWI (ig)")
+    assert row[1:5] == ["500", "1.270 → 0.610", "383 → 250", "0.1700 → 0.0900"]

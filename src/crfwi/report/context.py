@@ -36,7 +36,8 @@ class ReportContext:
                  command: str | None, notes: str | None = None, before: Path | None = None,
                  ablations: Path | None = None,
                  changed_methods: tuple[str, ...] = CHANGED_METHODS,
-                 bound_before: Path | None = None, inversionnet: Path | None = None) -> None:
+                 bound_before: Path | None = None, inversionnet: Path | None = None,
+                 chevron: Path | None = None) -> None:
         self.interpretation = notes
         self.results = results_dir
         self.out_md = out_md
@@ -68,6 +69,8 @@ class ReportContext:
         self.bound_before = bound_before
         # The data-driven baseline's evaluation (Table 2), a summary.json or None.
         self.inversionnet = inversionnet
+        # The Chevron-style field line's summaries (sections/chevron.py), or None.
+        self.chevron = chevron
         self.ablation_records = (scan(ablations)[0] if ablations is not None
                                  and ablations.is_dir() else [])
 

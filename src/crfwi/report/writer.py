@@ -17,7 +17,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                  before: str | Path | None = None, ablations: str | Path | None = None,
                  changed_methods: list[str] | tuple[str, ...] | None = None,
                  bound_before: str | Path | None = None,
-                 inversionnet: str | Path | None = None) -> Path:
+                 inversionnet: str | Path | None = None,
+                 chevron: str | Path | None = None) -> Path:
     """Write the Markdown report of ``results_dir`` to ``out_md`` (default
     ``RESULTS_DIR/report.md``) and its figures to ``figures/`` next to it; returns the path.
 
@@ -33,6 +34,8 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
     model, method and seed here (a folder not there yet = no ablation runs so far).
     ``bound_before``: the earlier runs, under another bound derivative, of cells re-run here.
     ``inversionnet``: the data-driven baseline's ``summary.json`` (Table 2's InversionNet row).
+    ``chevron``: the Chevron-style line's summaries (``benchmarks/chevron_like.py``; a folder not
+    there yet = not run yet).
     """
     results = Path(results_dir)
     out = Path(out_md) if out_md is not None else results / "report.md"
@@ -63,13 +66,15 @@ def write_report(results_dir: str | Path, out_md: str | Path | None = None, *,
                    + (f" --changed-methods {','.join(changed_methods)}" if changed_methods
                       else "")
                    + (f" --bound-before {bound_before}" if bound_before is not None else "")
-                   + (f" --inversionnet {inversionnet}" if inversionnet is not None else ""))
+                   + (f" --inversionnet {inversionnet}" if inversionnet is not None else "")
+                   + (f" --chevron {chevron}" if chevron is not None else ""))
     ctx = ReportContext(results, out, ntk=ntk, verify_k=int(verify), seed=seed, command=command,
                         notes=notes_text, before=None if before is None else Path(before),
                         ablations=None if ablations is None else Path(ablations),
                         changed_methods=tuple(changed_methods or CHANGED_METHODS),
                         bound_before=None if bound_before is None else Path(bound_before),
-                        inversionnet=None if inversionnet is None else Path(inversionnet))
+                        inversionnet=None if inversionnet is None else Path(inversionnet),
+                        chevron=None if chevron is None else Path(chevron))
     return _write(ctx)
 
 
@@ -122,6 +127,9 @@ def add_report_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--inversionnet", metavar="SUMMARY.json",
                    help="the data-driven baseline's evaluation (benchmarks/inversionnet.py "
                    "evaluate): Table 2's InversionNet row")
+    p.add_argument("--chevron", metavar="DIR",
+                   help="the Chevron-style field line's summaries (benchmarks/chevron_like.py "
+                   "--summaries DIR)")
     p.set_defaults(func=_cmd_report)
     return p
 
@@ -133,6 +141,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
     path = write_report(args.results_dir, out, ntk=args.ntk, verify=args.verify, seed=args.seed,
                         notes=args.notes, before=args.before, ablations=args.ablations,
                         changed_methods=changed, bound_before=args.bound_before,
-                        inversionnet=args.inversionnet)
+                        inversionnet=args.inversionnet, chevron=args.chevron)
     print(f"report: {path}")
     return 0

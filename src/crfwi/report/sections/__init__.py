@@ -19,6 +19,7 @@ from ..context import ReportContext
 from .ablations import ablations
 from .analysis import analysis
 from .before_after import before_after
+from .chevron import chevron
 from .bounds import bounds
 from .claims import constant_start_claims, seed_counts
 from .convergence import convergence
@@ -62,6 +63,7 @@ SECTIONS: list[Section] = [
     before_after,  # with --before: the cells issue 11 changed, and those not re-run yet
     bounds,  # which bound derivative each network cell ran under (--bound-before: re-runs)
     ablations,  # with --ablations: each ablation run beside its main run
+    chevron,  # with --chevron: the Chevron-style field line
     model_panels,
     convergence,
     ntk_decay,

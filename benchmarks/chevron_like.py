@@ -1,0 +1,151 @@
+"""The Chevron-2014-style field benchmark (PAPER.md §4.2) end to end, resumable.
+
+1. ``crfwi make-data`` (elastic Marmousi2 line, towed streamer, airgun-like wavelet, noise, little
+   energy below 3 Hz at paper scale; :mod:`crfwi.field.make_data`) into ``--folder`` unless it is
+   there already;
+2. the field workflow (``field.toml``: the SEG-Y read, the given wavelet, the 1-D initial model
+   from the well's trend, the water fixed) inverted acoustically by multiscale ADFWI (``ms-fwi``,
+   the paper's 3–11 Hz in 2 Hz steps scaled by the data's frequency ratio), IFWI (``siren``) and
+   IG-FWI (``ig``): each run folder under ``FOLDER/runs/<method>`` is resumed if interrupted and
+   skipped if complete;
+3. each run scored: the data misfit and the well-log RMS (the QC a field run writes) and, since
+   the truth is known here, MSE / MAE / SSIM against ``truth_vp.npy``
+   (:func:`crfwi.field.make_data.score_against_truth`), initial and final;
+4. the small files of each run and ``summary.json`` copied to ``--summaries`` (commit them; the
+   report's "Chevron-style field line" section reads them: ``crfwi report --chevron DIR``).
+
+    OMP_NUM_THREADS=1 CRFWI_DATA_DIR=../shared/models python benchmarks/chevron_like.py \\
+        --folder runs/chevron-like --summaries benchmarks/results/chevron-like
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
+
+from crfwi.config import ConfigError, load_config
+from crfwi.field.make_data import make_data, score_against_truth, spec_for
+from crfwi.io import RunFolder
+from crfwi.runner import resume_inversion, run_inversion
+
+METHODS = ("ms-fwi", "siren", "ig")
+KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.json")
+
+
+def _overrides(method: str, record: dict, args) -> list[str]:
+    """The run's settings over field.toml's: the method, its budget and, for MS-FWI, the bands
+    make-data chose (the paper's 3–11 Hz scaled to the data)."""
+    iterations = args.ms_iterations if method == "ms-fwi" else args.iterations
+    sets = [f"inversion.method={method}", f"inversion.iterations={iterations}",
+            f"inversion.shots_per_iteration={args.shots_per_iteration}",
+            "output.figures=true", "output.metrics_every=10", "output.checkpoint_every=10"]
+    if method == "ms-fwi":
+        sets.append(f"inversion.bands={record['inversion']['bands_hz']}")
+    return sets
+
+
+def run_method(folder: Path, method: str, record: dict, args) -> Path:
+    """Run (or resume, or skip) one method's inversion; returns its run folder."""
+    out = folder / "runs" / method
+    overrides = _overrides(method, record, args)
+    iterations = int(overrides[1].split("=")[1])
+    if RunFolder(out).holds_run():
+        metrics = out / "metrics.json"
+        if metrics.is_file() and json.loads(metrics.read_text()).get("iterations") == iterations:
+            print(f"{method}: done already ({out})")
+            return out
+        print(f"{method}: resuming {out}")
+        resume_inversion(out, overrides=[f"inversion.iterations={iterations}"], device=args.device,
+                         progress=not args.quiet)
+        return out
+    config = load_config(folder / "field.toml", overrides=overrides)
+    run_inversion(config, out, device=args.device, progress=not args.quiet)
+    return out
+
+
+def summarise(run: Path, truth: Path) -> dict:
+    metrics = json.loads((run / "metrics.json").read_text())
+    scores = score_against_truth(run, truth)
+    keep = ("mse", "mae", "ssim")
+    return {"method": metrics.get("method"), "paper_method": metrics.get("paper_method"),
+            "iterations": metrics.get("iterations"), "seconds": metrics.get("seconds"),
+            "data_misfit_relative": {"initial": metrics["initial"].get("data_misfit_relative"),
+                                     "final": metrics.get("data_misfit_relative")},
+            "well_rms": {"initial": metrics["initial"].get("well_rms"),
+                         "final": metrics.get("well_rms")},
+            "truth": {label: {k: scores[label][k] for k in keep} for label in scores}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--folder", type=Path, default=Path("runs/chevron-like"),
+                        help="where make-data writes the line and the runs go")
+    parser.add_argument("--scale", default="cpu", help="make-data scale (cpu | paper)")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--iterations", type=int, default=500, help="IFWI and IG-FWI")
+    parser.add_argument("--ms-iterations", type=int, default=250, help="MS-FWI, all bands")
+    parser.add_argument("--shots-per-iteration", type=int, default=0, help="0 = every shot")
+    parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        print(f"chevron_like: unknown method {unknown[0]!r}; valid: {', '.join(METHODS)}",
+              file=sys.stderr)
+        return 2
+    folder = args.folder.resolve()
+    if not (folder / "make_data.json").is_file():
+        start = time.perf_counter()
+        try:
+            make_data(folder, spec_for(args.scale), device=args.device)
+        except ValueError as err:
+            print(f"chevron_like: {err}", file=sys.stderr)
+            return 2
+        print(f"make-data: {time.perf_counter() - start:.0f} s -> {folder}")
+    record = json.loads((folder / "make_data.json").read_text())
+    summaries = args.summaries.resolve() if args.summaries else None
+    here = Path.cwd()
+    os.chdir(folder)  # field.toml names its files relative to its folder
+    try:
+        rows = []
+        for method in methods:
+            run = run_method(folder, method, record, args)
+            rows.append(summarise(run, folder / "truth_vp.npy"))
+            if summaries is not None:
+                target = summaries / method
+                target.mkdir(parents=True, exist_ok=True)
+                for name in KEPT:
+                    if (run / name).is_file():
+                        shutil.copy2(run / name, target / name)
+    except ConfigError as err:
+        print(f"chevron_like: {err}", file=sys.stderr)
+        return 2
+    finally:
+        os.chdir(here)
+    summary = {"scale": args.scale, "make_data": {k: record[k] for k in
+                                                  ("model", "acquisition", "wavelet", "noise",
+                                                   "energy_below_f_low", "initial_1d")},
+               "runs": rows}
+    if summaries is not None:
+        (summaries / "summary.json").write_text(json.dumps(summary, indent=1))
+    print("| method | data misfit (relative) | well RMS (m/s) | MSE (km/s)² | SSIM |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        t = r["truth"]
+        print(f"| {r['paper_method']} ({r['method']}) | {r['data_misfit_relative']['initial']:.3f} → "
+              f"{r['data_misfit_relative']['final']:.3f} | {r['well_rms']['initial']:.0f} → "
+              f"{r['well_rms']['final']:.0f} | {t['initial']['mse']:.4f} → {t['final']['mse']:.4f} | "
+              f"{t['initial']['ssim']:.3f} → {t['final']['ssim']:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

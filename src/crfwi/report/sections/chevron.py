@@ -1,0 +1,45 @@
+"""The Chevron-2014-style field line (PAPER.md §4.2; issue 13): crfwi's elastic stand-in inverted
+acoustically through the field workflow by multiscale ADFWI, IFWI and IG-FWI, from
+``benchmarks/chevron_like.py``'s ``summary.json`` (``--chevron DIR``). Field QC first (data misfit,
+well-log RMS: what a user without the truth sees), then the truth this stand-in allows."""
+
+from __future__ import annotations
+
+import json
+
+from ..context import ReportContext
+from ..markdown import link_path, markdown_table
+
+#: The paper's Chevron result is a figure, not a table (PAPER.md §4.2): IG-FWI best.
+PAPER_SAYS = "the paper shows figures only, with IG-FWI's model the closest to the well log"
+
+
+def chevron(ctx: ReportContext) -> list[str]:
+    """The section; nothing without ``--chevron``; a "not run yet" line for an empty folder."""
+    if ctx.chevron is None:
+        return []
+    lines = ["## Chevron-2014-style field line (elastic data, acoustic inversion)", ""]
+    path = ctx.chevron / "summary.json"
+    if not path.is_file():
+        return lines + [f"Not run yet: `python benchmarks/chevron_like.py --summaries "
+                        f"{link_path(ctx.chevron, ctx.base)}`.", ""]
+    summary = json.loads(path.read_text())
+    made = summary["make_data"]
+    lines += [f"`{link_path(path, ctx.base)}` ({summary['scale']} scale): "
+              f"{made['acquisition']['shots']} shots × {made['acquisition']['channels']} channels "
+              f"of elastic data on {made['model']['file']}, wavelet peak "
+              f"{made['wavelet']['peak_hz']:.2f} Hz (not a Ricker), noise k = {made['noise']['k']:g}; "
+              f"the 1-D initial model from the well's trend. The truth is known here only because "
+              f"the data are synthetic; {PAPER_SAYS}.", ""]
+    rows = []
+    for r in summary["runs"]:
+        t, d, w = r["truth"], r["data_misfit_relative"], r["well_rms"]
+        rows.append([f"{r['paper_method']} ({r['method']})", str(r["iterations"]),
+                     f"{d['initial']:.3f} → {d['final']:.3f}", f"{w['initial']:.0f} → {w['final']:.0f}",
+                     f"{t['initial']['mse']:.4f} → {t['final']['mse']:.4f}",
+                     f"{t['initial']['mae']:.4f} → {t['final']['mae']:.4f}",
+                     f"{t['initial']['ssim']:.3f} → {t['final']['ssim']:.3f}"])
+    lines += markdown_table(["method", "iterations", "data misfit (relative) ↓",
+                             "well-log RMS (m/s) ↓", "MSE (km/s)² ↓", "MAE (km/s) ↓", "SSIM ↑"],
+                            rows)
+    return lines + [""]

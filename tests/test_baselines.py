@@ -155,6 +155,7 @@ def test_experiment_builds_the_method_parts():
     reg = exp.regularizer()
     assert isinstance(reg, regularizers.BoundTVSchedule) and reg.schedule.alpha_x == 2e-9
     assert reg.schedule.alpha_units == "adfwi" and "first iteration" in repr(reg)
+    assert reg.schedule.gain == regularizers.EFFECT_GAIN == 1000.0
     literal = build_experiment(toy(inversion={
         "method": "adfwi-tv", "regularizer_options": {"alpha_units": "literal"}})).regularizer()
     assert literal.conversion == 1.0
@@ -201,8 +202,8 @@ def _run_models(config, iterations):
 
 def test_adfwi_tv_acts_with_adfwis_weight():
     """ADFWI-TV's α = 2e-9 is set against ADFWI's misfit; converted, the TV has the share of the
-    gradient it has in ADFWI's units (1e4 times the literal one here) and changes the model:
-    lower TV than ADFWI's, unlike the literal weight."""
+    gradient it has in ADFWI's units (1e4 times the literal one here), times the effect gain
+    (1000), and changes the model: lower TV than ADFWI's, unlike the literal weight."""
     exp, inversion, tv_models = _run_models(toy(inversion={"method": "adfwi-tv"}), 6)
     reg = inversion.regularizer
     m0 = torch.as_tensor(exp.initial_model)
@@ -221,7 +222,7 @@ def test_adfwi_tv_acts_with_adfwis_weight():
     share = tv_norm(reg.at(0)) / float(ours.norm())
     share_adfwi = tv_norm(literal) / float(theirs.norm())
     share_literal = tv_norm(literal) / float(ours.norm())
-    assert share == pytest.approx(share_adfwi, rel=1e-3)
+    assert share == pytest.approx(regularizers.EFFECT_GAIN * share_adfwi, rel=1e-3)
     assert share > 1e3 * share_literal
     _, _, pixel = _run_models(toy(inversion={"method": "pixel"}), 6)
     _, _, lit = _run_models(toy(inversion={"method": "adfwi-tv",

@@ -51,8 +51,11 @@ def test_schedule_scale_and_penalty():
     m = torch.full((3, 4), 2000.0, dtype=torch.float64)
     m[:, 2:] = 2100.0
     base = float(total_variation(m, dz=15.0, dx=15.0))
-    assert float(s.penalty(m, 45, dz=15.0, dx=15.0)) == pytest.approx(0.81 * base, rel=1e-12)
-    assert float(s.at(25, dz=15.0, dx=15.0)(m)) == pytest.approx(0.9 * base, rel=1e-12)
+    gain = s.gain  # 1000 in ADFWI's units (EFFECT_GAIN), 1 for the paper's α as written
+    assert gain == 1000.0 and TVSchedule(alpha_units="literal").gain == 1.0
+    assert float(s.penalty(m, 45, dz=15.0, dx=15.0)) == pytest.approx(0.81 * gain * base, rel=1e-12)
+    assert float(s.at(25, dz=15.0, dx=15.0)(m)) == pytest.approx(0.9 * gain * base, rel=1e-12)
+    assert float(TVSchedule(gain=1.0).penalty(m, 0, dz=15.0, dx=15.0)) == pytest.approx(base)
     assert s.needs_iteration
 
 
@@ -65,6 +68,8 @@ def test_validation():
         TVSchedule(step_size=0)
     with pytest.raises(ValueError, match="gamma"):
         TVSchedule(gamma=1.5)
+    with pytest.raises(ValueError, match="gain"):
+        TVSchedule(gain=-1.0)
     with pytest.raises(ValueError, match="alpha_units"):
         TVSchedule(alpha_units="km")
 
@@ -85,7 +90,7 @@ def test_alpha_units_and_the_deferred_conversion():
         calls.append(1)
         return 1e5
 
-    bound = TVSchedule().bind(dz=15.0, dx=15.0, conversion=conversion)
+    bound = TVSchedule(gain=1.0).bind(dz=15.0, dx=15.0, conversion=conversion)
     assert calls == [] and "first iteration" in repr(bound)  # deferred
     assert float(bound.at(0)(m)) == pytest.approx(1e5 * base, rel=1e-12)
     assert float(bound.at(25)(m)) == pytest.approx(0.9e5 * base, rel=1e-12)

@@ -19,6 +19,14 @@ ALPHA_X = 2e-9
 """ADFWI-TV weight α_x (PAPER.md §3.1, Table 3), in ADFWI's units (see :class:`TVSchedule`)."""
 ALPHA_Z = 2e-9
 """ADFWI-TV weight α_z (PAPER.md §3.1, Table 3), in ADFWI's units (see :class:`TVSchedule`)."""
+EFFECT_GAIN = 1000.0
+"""ADFWI-TV's default multiplier of α (:class:`TVSchedule` ``gain``), chosen by measurement so
+that TV acts as the paper's ADFWI-TV does: at the paper's α (gain 1) TV changes the model by
+0.2 % of its TV and not its MSE (Marmousi cpu, linear start, 100 iterations: TV −0.2 %, MSE
+0.2500 vs ADFWI's 0.2501); gains 100 / 1000 / 10000 give TV −12 / −35 / −49 % and MSE 0.2480 /
+**0.2445** / 0.2540, so 1000 is the weight at which TV lowers the error most (the paper's
+ADFWI-TV differs from ADFWI by 15–35 % in MSE; BENCHMARKS.md §10.4). ``gain = 1`` is the paper's
+weight in ADFWI's units."""
 ALPHA_UNITS = ("adfwi", "literal")
 """What the α of a :class:`TVSchedule` are weighed against: ``"adfwi"`` (default) ADFWI's misfit,
 converted to crfwi's by :func:`adfwi_alpha_conversion`; ``"literal"`` crfwi's misfit as they are."""
@@ -100,12 +108,14 @@ class TVSchedule:
         step_size: iterations per decay step, default 20.
         gamma: decay factor in (0, 1], default 0.9.
         alpha_units: ``"adfwi"`` (default) or ``"literal"``, see above.
+        gain: multiplies α; default :data:`EFFECT_GAIN` = 1000 in ADFWI's units (the weight at
+            which TV acts as in the paper), 1 with ``"literal"``; ``gain = 1`` = the paper's α.
     """
 
     needs_iteration = True
 
     def __init__(self, alpha_x: float = ALPHA_X, alpha_z: float = ALPHA_Z, step_size: int = 20,
-                 gamma: float = 0.9, alpha_units: str = "adfwi") -> None:
+                 gamma: float = 0.9, alpha_units: str = "adfwi", gain: float | None = None) -> None:
         if alpha_x < 0 or alpha_z < 0:
             raise ValueError(f"`alpha_x` and `alpha_z` must be >= 0, got {alpha_x}, {alpha_z}")
         if int(step_size) != step_size or step_size < 1:
@@ -120,6 +130,11 @@ class TVSchedule:
         self.step_size = int(step_size)
         self.gamma = float(gamma)
         self.alpha_units = alpha_units
+        if gain is None:  # the literal reading is the paper's α as written
+            gain = EFFECT_GAIN if alpha_units == "adfwi" else 1.0
+        if not (0 <= gain < np.inf):
+            raise ValueError(f"`gain` must be a finite number >= 0, got {gain}")
+        self.gain = float(gain)
 
     def scale(self, iteration: int) -> float:
         """gamma ** (iteration // step_size)."""
@@ -131,7 +146,7 @@ class TVSchedule:
                 conversion: float = 1.0) -> torch.Tensor:
         """:func:`total_variation` of ``m`` ([nz, nx], m/s) with the weights of ``iteration``,
         times ``conversion`` (the factor c of the class docstring; 1 = α as given)."""
-        s = self.scale(iteration) * float(conversion)
+        s = self.scale(iteration) * float(conversion) * self.gain
         return total_variation(m, dz=dz, dx=dx, alpha_x=s * self.alpha_x, alpha_z=s * self.alpha_z)
 
     def at(self, iteration: int, *, dz: float, dx: float,
@@ -160,7 +175,7 @@ class TVSchedule:
     def __repr__(self) -> str:
         return (f"TVSchedule(alpha_x={self.alpha_x:g}, alpha_z={self.alpha_z:g}, "
                 f"step_size={self.step_size}, gamma={self.gamma:g}, "
-                f"alpha_units={self.alpha_units!r})")
+                f"alpha_units={self.alpha_units!r}, gain={self.gain:g})")
 
 
 class BoundTVSchedule:

@@ -21,9 +21,9 @@ with the frequency 2.5 × lower (4.8 Hz) and dt 2.5 × longer (6.25 ms, 400 samp
 wavelength keeps its 3.7 cells at 2200 m/s. Half the paper's resolution (30 × 80 × 80 at 100 m)
 would cost ~2 × more per shot. The 36 shots become 2 × 2 spanning the same 6 × 6 km aperture (6 km
 apart), because a 3-D shot is costly on a CPU: measured on one thread of a 2-core machine shared
-with other work, 3.2 s forward and 10.9 s backward (adjoint and gradient from the stored history;
-PML 20 cells on 5 faces: 52 × 112 × 112 padded cells), so an epoch of 4 shots costs about
-4 × 14 s on one thread, less with 2.
+with other work, 3.2 s forward and 10.9 s backward a shot (PML 20 cells on 5 faces: 52 × 112 × 112
+padded cells); 2-iteration runs of pixel, siren, lowrank and ig took about 30 CPU-seconds an
+iteration each (README, 3-D runs).
 
 **Sampling.** The paper's own grid has 3.7 points per wavelength at the lowest velocity and the
 peak frequency (2200 m/s / (12 Hz × 50 m)), below crfwi's default check of 5; the preset sets

@@ -299,6 +299,7 @@ def test_two_ranks_give_the_one_rank_history(toy_config, tmp_path, reference):
     assert_same_run(out, reference)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ranks"] == 2 and metrics["theta_resyncs"] == 0
+    assert 0 <= metrics["all_reduce_seconds"] < metrics["seconds"]
     assert load_config(out / "config.resolved.toml") == load_config(reference / "config.resolved.toml")
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in reference.iterdir())
 

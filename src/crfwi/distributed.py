@@ -109,6 +109,9 @@ class Ranks:
         self.device = device  # None: the caller's device (single process)
         self.backend = backend
         self.timeout_s = timeout_s
+        # Seconds this rank spent in the gradient's all_reduce: the transfer plus the wait for
+        # the slowest rank (what shot parallelism costs beyond the simulations).
+        self.reduce_seconds = 0.0
 
     @property
     def distributed(self) -> bool:
@@ -214,7 +217,9 @@ class Ranks:
             own = err
             buffer = torch.zeros(numel + 2, dtype=torch.float64, device=self._comm())
             buffer[-1] = 1.0
+        start = time.perf_counter()
         self._call(dist.all_reduce, buffer, op=dist.ReduceOp.SUM)
+        self.reduce_seconds += time.perf_counter() - start
         if float(buffer[-1]) > 0:
             self._fail(own)
         grad = buffer[:numel].to(device=self.device, dtype=torch.float32).reshape(shape)

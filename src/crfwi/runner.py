@@ -402,7 +402,8 @@ class _Run:
             note=self.config.note, initial=initial_metrics,
             definitions=metrics.definitions(exp.grid_ndim))
         if self.ranks.distributed:  # peak memory above is rank 0's
-            summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs)
+            summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs,
+                           all_reduce_seconds=round(self.ranks.reduce_seconds, 4))
         io.save_json(folder / io.RunFolder.METRICS, summary)
         return RunResult(folder=folder.path, metrics=summary, initial_metrics=initial_metrics)
 

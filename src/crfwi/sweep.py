@@ -46,8 +46,8 @@ from .config import (ConfigError, apply_overrides, check_user_input, config_from
                      read_toml)
 from .runner import RunInterrupted
 
-__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "run_state", "stale_fields", "parse_devices", "SUMMARY_FILES",
-           "NAMED_SWEEPS"]
+__all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "run_state", "stale_fields",
+           "parse_devices", "SUMMARY_FILES", "NAMED_SWEEPS"]
 
 SUMMARY_FILES = ("metrics.json", "history.csv", "config.resolved.toml", "data.json", "model.npy")
 _BLOCK_KEYS = {"presets", "scales", "methods", "inits", "scenarios", "seeds", "set"}

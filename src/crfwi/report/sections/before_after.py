@@ -63,21 +63,26 @@ def _why(ctx: ReportContext, old: Cell, new: Cell) -> str:
     return ", ".join(reasons)
 
 
+def before_now(old: Cell, new: Cell | None, metric: str) -> str:
+    """``metric``'s mean before → now ("not re-run yet" without a new cell)."""
+    b = old.stat(metric)
+    n = new.stat(metric) if new is not None else None
+    return f"{fixed(b[0] if b else None)} → {fixed(n[0]) if n else NOT_RERUN}"
+
+
+def mse_change(old: Cell, new: Cell | None) -> str:
+    """(now − before) / before of the mean MSE, in %; a dash when either is missing."""
+    b, n = old.stat("mse"), new.stat("mse") if new is not None else None
+    return f"{100 * (n[0] - b[0]) / b[0]:+.1f} %" if b and n and b[0] else DASH
+
+
 def _row(old: Cell, new: Cell | None, why: str) -> list[str]:
     """One row: the cell's name, then each metric before → now."""
-    def pair(metric: str) -> str:
-        b = old.stat(metric)
-        n = new.stat(metric) if new is not None else None
-        return f"{fixed(b[0] if b else None)} → {fixed(n[0]) if n else NOT_RERUN}"
-
-    change = DASH
-    b, n = old.stat("mse"), new.stat("mse") if new is not None else None
-    if b and n and b[0]:
-        change = f"{100 * (n[0] - b[0]) / b[0]:+.1f} %"
     seeds = f"{old.n} → {new.n if new is not None else 0}"
     name = paper.METHOD_NAMES.get(old.method, old.method)
-    return [old.group, old.init, old.scenario, f"{name} ({old.method})", seeds, pair("mse"),
-            change, pair("mae"), pair("ssim"), why]
+    return [old.group, old.init, old.scenario, f"{name} ({old.method})", seeds,
+            before_now(old, new, "mse"), mse_change(old, new), before_now(old, new, "mae"),
+            before_now(old, new, "ssim"), why]
 
 
 def change_sentence(changelog: Path = CHANGELOG) -> str:

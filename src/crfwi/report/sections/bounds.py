@@ -12,8 +12,9 @@ from __future__ import annotations
 from ... import paper_results as paper
 from ...methods import resolve
 from ..context import ReportContext
-from ..markdown import DASH, fixed, link_path, markdown_table
+from ..markdown import DASH, link_path, markdown_table
 from ..runs import Cell, aggregate, record_order, scan
+from .before_after import before_now, mse_change
 
 DEFAULT = "inward"
 
@@ -81,16 +82,8 @@ def _before_now(ctx: ReportContext) -> list[str]:
 
 
 def _row(old: Cell, new: Cell | None) -> list[str]:
-    def pair(metric: str) -> str:
-        b = old.stat(metric)
-        n = new.stat(metric) if new is not None else None
-        return f"{fixed(b[0] if b else None)} → {fixed(n[0]) if n else 'not re-run yet'}"
-
-    change = DASH
-    b, n = old.stat("mse"), (new.stat("mse") if new is not None else None)
-    if b and n and b[0]:
-        change = f"{100 * (n[0] - b[0]) / b[0]:+.1f} %"
     now_bound = bound_of(new.runs[0]) if new is not None else DASH
     name = paper.METHOD_NAMES.get(old.method, old.method)
     return [old.group, old.init, old.scenario, f"{name} ({old.method})",
-            f"{bound_of(old.runs[0])} → {now_bound}", pair("mse"), change, pair("ssim")]
+            f"{bound_of(old.runs[0])} → {now_bound}", before_now(old, new, "mse"),
+            mse_change(old, new), before_now(old, new, "ssim")]

@@ -9,11 +9,19 @@ check that the run reads, places, masks and fits the data as it should.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import segyio
+import tomli_w
 import torch
+import torch.distributed as dist
 
+from crfwi import io
 from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment, memory_estimate
 from crfwi.field import qc
@@ -395,3 +403,72 @@ def test_the_wavelet_is_re_estimated_every_k_iterations_and_resumes(line, tmp_pa
     assert [e["iteration"] for e in json.loads((parts.folder / "wavelets.json").read_text())] == [2, 4]
     with pytest.raises(ConfigError, match="wavelet_every"):
         config_from_dict({**field_config(folder, wavelet_every=2)})
+
+
+@pytest.fixture(scope="module")
+def line_with_a_zero_trace(line, tmp_path_factory):
+    """The line with one more dead trace that only its samples reveal (all zero, header
+    unflagged), in shot 2, which rank 1 of two simulates: a rank that does not read the
+    samples must still mask it."""
+    folder, _ = line
+    copy = tmp_path_factory.mktemp("zero-trace")
+    for name in ("line.sgy", "wavelet.npy", "well.csv"):
+        shutil.copy(folder / name, copy / name)
+    with segyio.open(str(copy / "line.sgy"), "r+", ignore_geometry=True) as f:
+        f.trace[33] = np.zeros(NT, np.float32)
+    return copy
+
+
+def test_a_rank_without_the_samples_builds_the_same_experiment(line_with_a_zero_trace,
+                                                               monkeypatch):
+    """A shot-parallel run's other ranks: the headers, plus rank 0's SampleFacts (dead traces,
+    the estimated wavelet), give the same solver without reading a sample."""
+    from crfwi.field import survey
+
+    config = config_from_dict(field_config(line_with_a_zero_trace, wavelet="estimate"))
+    reader = build_experiment(config)
+    facts = reader.field.sample_facts(reader.solver.wavelet)
+    assert facts.all_zero.sum() == 1 and facts.wavelet is not None
+
+    def no_samples(*args, **kwargs):
+        raise AssertionError("read the samples")
+
+    monkeypatch.setattr(survey, "load_traces", no_samples)
+    other = build_experiment(config, field_facts=facts)
+    assert other.field.observed is None and reader.field.observed is not None
+    assert torch.equal(other.solver.wavelet, reader.solver.wavelet)
+    assert torch.equal(other.solver.receiver_mask, reader.solver.receiver_mask)
+    assert int((~reader.solver.receiver_mask).sum()) > int((~reader.solver.receiver_mask[:, :1]).sum())
+    with torch.no_grad():
+        m0 = torch.as_tensor(reader.initial_model)
+        assert torch.equal(other.solver.simulate(m0), reader.solver.simulate(m0))
+
+
+@pytest.mark.slow
+def test_two_ranks_invert_a_field_line_as_one(line_with_a_zero_trace, tmp_path):
+    """--nproc 2 on a field line (wavelet estimated, shots split over the ranks): the history
+    and model of one process."""
+    if not (dist.is_available() and dist.is_gloo_available()):
+        pytest.skip("torch.distributed with the gloo backend is not available")
+    data = {**field_config(line_with_a_zero_trace, wavelet="estimate"),
+            "output": {"metrics_every": 1, "checkpoint_every": 5, "figures": False,
+                       "progress": False}}
+    data["inversion"] = {**data["inversion"], "iterations": 3}
+    path = tmp_path / "field.toml"
+    path.write_bytes(tomli_w.dumps(data).encode())
+    runs = {}
+    for n in (1, 2):
+        out = tmp_path / f"ranks{n}"
+        proc = subprocess.run([sys.executable, "-m", "crfwi", "invert", str(path), "--out",
+                               str(out), "--nproc", str(n), "--device", "cpu", "--quiet"],
+                              capture_output=True, text=True, timeout=180,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+        assert proc.returncode == 0, proc.stderr
+        runs[n] = out
+    one, two = (io.load_csv(runs[n] / "history.csv") for n in (1, 2))
+    assert [r["iteration"] for r in one] == [r["iteration"] for r in two]
+    for a, b in zip(one, two):
+        if a["loss"] is not None:
+            assert b["loss"] == pytest.approx(a["loss"], rel=1e-5)
+    np.testing.assert_allclose(np.load(runs[2] / "model.npy"), np.load(runs[1] / "model.npy"),
+                               rtol=1e-5)

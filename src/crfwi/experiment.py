@@ -365,12 +365,14 @@ def build_survey(config: RunConfig, grid: Grid) -> Survey:
 
 
 def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
-                     estimate: bool = True) -> Experiment:
+                     estimate: bool = True, field_facts=None) -> Experiment:
     """Build the true model, survey, initial model, bounds and solver of a run; validates all of it.
 
     A field run (``[field] data``) reads and preprocesses its survey here, and with
     ``field.wavelet = "estimate"`` simulates all shots once at m0 for the wavelet;
-    ``estimate=False`` skips that (the Ricker stands in), for checks that must not simulate."""
+    ``estimate=False`` skips that (the Ricker stands in), for checks that must not simulate.
+    ``field_facts`` (:class:`crfwi.field.survey.SampleFacts`): build a field run without reading
+    its samples, from what another rank found in them."""
     device = resolve_device(device)
     try:
         method = methods.resolve(config.inversion.method)
@@ -384,7 +386,7 @@ def build_experiment(config: RunConfig, *, device: str | torch.device = "cpu",
             resources.check_memory(estimate_.without(resources.GRADIENT_TERMS), str(device))
 
         return build_field_experiment(config, device=device, method=method, estimate=estimate,
-                                      check_memory=field_fits)
+                                      check_memory=field_fits, facts=field_facts)
 
     def fits(grid: Grid) -> None:
         # Before anything of the run's size is made: survey.nt = 1e12 would otherwise fail in

@@ -21,8 +21,9 @@ well-log comparison), model.segy, predicted.segy, wavelet.npy and figures/gather
 figures/well.png (:func:`crfwi.field.qc.write_field_outputs`).
 
 A shot-parallel run (``ranks``, :mod:`crfwi.distributed`) goes through the same code: every rank
-builds the same experiment and model, rank 0 makes the observed data and shares them, and only
-rank 0 reads or writes the folder, so a checkpoint holds no rank-specific state and resumes with
+builds the same experiment and model, rank 0 makes the observed data and shares them (a field
+run's samples are read by rank 0 alone; the others build from the headers and what rank 0 found
+in the samples), and only rank 0 reads or writes the folder, so a checkpoint holds no rank-specific state and resumes with
 any number of ranks.
 """
 
@@ -160,13 +161,24 @@ class _Run:
         self.root = self.ranks.is_root
         inv = config.inversion
 
-        def build():
-            experiment = build_experiment(config, device=self.ranks.device or device)
+        def build(facts=None):
+            experiment = build_experiment(config, device=self.ranks.device or device,
+                                          field_facts=facts)
             model = experiment.velocity_model()
             optimizer = make_optimizer(model, lr=inv.lr or None, grid_lr=inv.grid_lr or None)
             return experiment, model, optimizer, experiment.misfit(), experiment.regularizer()
 
-        self.experiment, self.model, optimizer, misfit, regularizer = self.ranks.together(build)
+        if config.field.data and self.ranks.distributed:
+            # Only rank 0 reads the samples (and estimates the wavelet from them); the others
+            # build from the headers with what rank 0 found, and get their data in
+            # _observed_data.
+            built = self.ranks.together(lambda: build() if self.root else None)
+            facts = self.ranks.on_root(
+                lambda: built[0].field.sample_facts(built[0].solver.wavelet))
+            built = self.ranks.together(lambda: built or build(facts))
+        else:
+            built = self.ranks.together(build)
+        self.experiment, self.model, optimizer, misfit, regularizer = built
         if self.experiment.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.experiment.device)
         self.observed, self.data_record, held, regularizer = self._observed_data(regularizer)

@@ -104,9 +104,10 @@ class PaddedGathers(NamedTuple):
     ``data [S, R, nt]`` float32 is zero where ``mask [S, R]`` is False (padding, dead traces);
     padded receivers repeat their shot's last receiver position so they stay on the grid.
     The first sample is at the FieldData's ``t0``, not necessarily at the shot's time.
+    ``data`` is None for the geometry alone (:meth:`FieldData.padded` with ``samples=False``).
     """
 
-    data: np.ndarray
+    data: np.ndarray | None
     mask: np.ndarray
     source_inline: np.ndarray
     source_depth: np.ndarray
@@ -288,9 +289,11 @@ class FieldData:
                              f"[{self.n_shots}, {self.receivers_per_shot.max()}, nt]")
         return replace(self, traces=data, nt=data.shape[1], all_zero=None, non_finite=None)
 
-    def padded(self) -> PaddedGathers:
-        """``[S, R, nt]`` data, ``[S, R]`` mask and positions; see :class:`PaddedGathers`."""
-        if self.traces is None:
+    def padded(self, *, samples: bool = True) -> PaddedGathers:
+        """``[S, R, nt]`` data, ``[S, R]`` mask and positions; see :class:`PaddedGathers`.
+        ``samples=False``: the geometry and mask only (``data`` None), for a FieldData whose
+        samples were not loaded here but whose dead traces are known."""
+        if self.traces is None and (samples or self.all_zero is None):
             raise ValueError(f"no samples loaded from {self.name}: use read_segy or load_traces")
         shot = self.shot_of_trace
         slot = np.arange(self.n_traces) - self.shot_start[shot]
@@ -301,8 +304,10 @@ class FieldData:
         rx[shot, slot], rz[shot, slot] = self.receiver_inline, self.receiver_depth
         mask = np.zeros(size, bool)
         mask[shot, slot] = self.live
-        data = np.zeros(size + (self.nt,), np.float32)
-        data[shot, slot] = np.where(self.live[:, None], self.traces, 0.0)
+        data = None
+        if samples:
+            data = np.zeros(size + (self.nt,), np.float32)
+            data[shot, slot] = np.where(self.live[:, None], self.traces, 0.0)
         return PaddedGathers(data, mask, self.source_inline.copy(), self.source_depth.copy(), rx, rz)
 
 

@@ -16,6 +16,11 @@ no true model, and instead:
 5. gets the wavelet: the survey's Ricker, a file's, or the least-squares estimate at m0 (Pratt
    1999), for which the solver is built twice.
 
+In a shot-parallel run only rank 0 reads the samples (step 1) and estimates the wavelet (step 5):
+the other ranks build from the headers alone with what rank 0 found in the samples
+(:class:`SampleFacts`: the dead traces, the estimated wavelet), and receive their observed data
+from rank 0 (:meth:`crfwi.distributed.Ranks.share_shots`).
+
 Every mistake in the inputs is a :class:`~crfwi.config.ConfigError` naming the key or the file.
 """
 
@@ -40,7 +45,7 @@ from .qc import read_well_log, well_profile
 from .segy import load_traces, scan_segy
 from .wavelet import estimate_wavelet, load_wavelet
 
-__all__ = ["FieldRun", "FieldSolver", "build_field_experiment", "read_field_headers",
+__all__ = ["FieldRun", "FieldSolver", "SampleFacts", "build_field_experiment", "read_field_headers",
            "kept_shots", "time_axis", "automatic_origin", "initial_model"]
 
 
@@ -57,7 +62,7 @@ class FieldRun:
     shots: list[int]
     acquisition: GridAcquisition
     preprocessing: Preprocessing
-    observed: torch.Tensor
+    observed: torch.Tensor | None  # None on a rank that did not read the samples
     mask: np.ndarray
     offsets: np.ndarray
     well: tuple[np.ndarray, np.ndarray] | None
@@ -69,6 +74,28 @@ class FieldRun:
     @property
     def origin(self) -> tuple[float, float]:
         return self.acquisition.origin
+
+    def sample_facts(self, wavelet: torch.Tensor) -> "SampleFacts":
+        """What another rank needs of the samples to build the same experiment without them;
+        ``wavelet``: the solver's, passed on if it was estimated from the samples."""
+        data = self.data
+        estimated = self.estimator is not None
+        return SampleFacts(all_zero=data.all_zero, non_finite=data.non_finite,
+                           wavelet=wavelet.detach().cpu().numpy() if estimated else None,
+                           wavelet_record=self.record["wavelet"])
+
+
+@dataclass(frozen=True, eq=False)
+class SampleFacts:
+    """What the rank that read a field run's samples found in them, for the ranks that did not:
+    the per-trace ``all_zero`` / ``non_finite`` masks of the kept shots (they decide the
+    receiver mask), and the estimated ``wavelet`` with its record (None: a file's or the
+    Ricker, which every rank reads itself)."""
+
+    all_zero: np.ndarray
+    non_finite: np.ndarray
+    wavelet: np.ndarray | None
+    wavelet_record: dict
 
 
 class FieldSolver(WaveSolver):
@@ -277,11 +304,14 @@ def water_rows(config: RunConfig, grid: Grid, z0: float) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------
 def build_field_experiment(config: RunConfig, *, device: torch.device, method,
-                           estimate: bool = True, check_memory: Callable[[Grid, int, int, int], None] = lambda *a: None):
+                           estimate: bool = True,
+                           check_memory: Callable[[Grid, int, int, int], None] = lambda *a: None,
+                           facts: SampleFacts | None = None):
     """The :class:`~crfwi.experiment.Experiment` of a field run (see the module docstring).
     ``estimate=False`` leaves the wavelet estimate out (the Ricker stands in): for checks that
     must not simulate. ``check_memory(grid, n_shots, n_receivers, nt)`` runs before the samples
-    are read."""
+    are read. ``facts``: build from the headers alone, with what another rank found in the
+    samples (its ``field.observed`` is then None)."""
     from ..experiment import Experiment
 
     f, m = config.field, config.model
@@ -291,7 +321,13 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
     dt, nt, shift = time_axis(config, headers)
     check_memory(grid, len(shots), int(headers.receivers_per_shot[shots].max()), nt)
     try:
-        data = headers.select(shots) if headers.traces is not None else load_traces(headers, shots)
+        if facts is not None:  # the geometry only; the dead traces as the reading rank found them
+            data = replace(headers.select(shots), traces=None, all_zero=facts.all_zero,
+                           non_finite=facts.non_finite)
+        elif headers.traces is not None:
+            data = headers.select(shots)
+        else:
+            data = load_traces(headers, shots)
     except (OSError, ValueError) as err:
         raise ConfigError(f"`field.data`: {err}") from None
     acq = _placed(config, data, grid)
@@ -303,15 +339,17 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
                              pad_record=f.pad_record)
     except ValueError as err:
         raise ConfigError(f"[field] preprocessing: {err}") from None
-    padded = data.padded()
-    recorded = _shifted(padded.data, shift)
+    padded = data.padded(samples=facts is None)
     cells, mask = acq.receiver_locations()
     mask = mask.numpy()
-    try:
-        observed = prep.apply_observed(recorded, data.dt, offsets=padded.offset, live=mask)
-    except ValueError as err:
-        raise ConfigError(f"`field.nt`/`field.record_length`/`field.dt` on {data.name}: "
-                          f"{err}") from None
+    recorded = observed = None
+    if facts is None:
+        recorded = _shifted(padded.data, shift)
+        try:
+            observed = prep.apply_observed(recorded, data.dt, offsets=padded.offset, live=mask)
+        except ValueError as err:
+            raise ConfigError(f"`field.nt`/`field.record_length`/`field.dt` on {data.name}: "
+                              f"{err}") from None
 
     well = None
     if f.well_log:
@@ -358,10 +396,15 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
     current = solver()
     current.check_velocity(torch.as_tensor(m0), "initial model")
     current.check_sampling(bounds[0])
-    tensor = torch.as_tensor(observed, dtype=torch.float32, device=current.device).contiguous()
+    tensor = (None if observed is None else
+              torch.as_tensor(observed, dtype=torch.float32, device=current.device).contiguous())
     wavelet_record: dict = {"source": "ricker", "freq": survey.freq}
     estimator = None
-    if f.wavelet == "estimate" and estimate:
+    if facts is not None and facts.wavelet is not None:
+        current, wavelet_record = solver(facts.wavelet), facts.wavelet_record
+    elif facts is not None and f.wavelet == "estimate":
+        wavelet_record = facts.wavelet_record
+    elif f.wavelet == "estimate" and estimate:
         reference = current  # the Ricker's solver: the reference of every estimate
 
         def estimator(model: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -446,6 +489,6 @@ def _record(config: RunConfig, run: FieldRun, headers: FieldData, dt: float, nt:
         "time": {"file_dt": data.dt, "file_nt": data.nt, "t0": data.t0, "samples_shifted": shift,
                  "dt": dt, "nt": nt},
         "preprocessing": run.preprocessing.describe(),
-        "observed_std": float(observed.double().std()),
+        "observed_std": None if observed is None else float(observed.double().std()),
         "wavelet": wavelet, "notes": list(data.notes),
     }

@@ -13,12 +13,12 @@ benchmarking under OpenFWI's licence; crfwi never ships them.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 
+from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
 from .geometry import Grid
 
 __all__ = ["PREFIX", "is_map_name", "parse_map_name", "map_name", "families", "map_count", "load_map"]
@@ -47,31 +47,19 @@ def map_name(family: str, index: int) -> str:
 
 
 def _entry(data_dir: Path | None) -> tuple[dict, Path]:
-    # Imported here: zoo imports this module to route the names.
-    from .zoo import DATA_DIR_ENV, MANIFEST
-
-    if data_dir is None:
-        raise ValueError(f"OpenFWI maps are read from a data directory, but none is set: set "
-                         f"{DATA_DIR_ENV} (or `model.data_dir`) to the folder holding {MANIFEST}")
-    path = data_dir / MANIFEST
+    """The ``openfwi`` stack entry (``files``: family -> stack file) and the data directory."""
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read {path}: {err}") from None
-    entry = manifest.get(MANIFEST_KEY) if isinstance(manifest, dict) else None
-    if not isinstance(entry, dict) or not isinstance(entry.get("files"), dict):
-        raise ValueError(f"{path} has no {MANIFEST_KEY!r} stack entry (with 'files'); "
-                         "OpenFWI maps are not available in this data directory")
-    for field in ("dz_m", "dx_m"):
-        if field not in entry:
-            raise ValueError(f"entry {MANIFEST_KEY!r} in {path} lacks the field {field!r}")
+        entry, _ = manifest_entry(data_dir, MANIFEST_KEY, fields=("files", "dz_m", "dx_m"))
+    except DataAbsent as why:
+        raise DataAbsent(f"OpenFWI maps are not available: {why}") from None
+    if not isinstance(entry["files"], dict):
+        raise ValueError(f"entry {MANIFEST_KEY!r} in {data_dir / MANIFEST}: 'files' must map "
+                         "each family to its stack file")
     return entry, data_dir
 
 
 def families(data_dir: str | Path | None = None) -> list[str]:
     """The families the data directory holds (e.g. ``flatvel_a``); ``[]`` when it holds none."""
-    from .zoo import resolve_data_dir
-
     try:
         entry, _ = _entry(resolve_data_dir(data_dir))
     except ValueError:
@@ -80,8 +68,6 @@ def families(data_dir: str | Path | None = None) -> list[str]:
 
 
 def _stack(family: str, data_dir: str | Path | None) -> tuple[np.ndarray, dict, Path]:
-    from .zoo import resolve_data_dir
-
     entry, root = _entry(resolve_data_dir(data_dir))
     files = entry["files"]
     if family not in files:

@@ -107,11 +107,12 @@ PRESETS3D: dict[str, Preset3D] = {p.name: p for p in (
 def _volume_available(data_dir: str | None) -> bool:
     """Whether the data directory names the real volume. A present but broken entry counts as
     present, so that building the run reports what is wrong with it instead of a stand-in."""
-    from . import zoo, zoo3d
+    from . import zoo3d
+    from .datadir import DataAbsent, resolve_data_dir
 
     try:
-        zoo3d._overthrust_entry(zoo.resolve_data_dir(data_dir))
-    except zoo3d._Absent:
+        zoo3d._overthrust_entry(resolve_data_dir(data_dir))
+    except DataAbsent:
         return False
     except ValueError:
         return True

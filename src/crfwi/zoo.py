@@ -21,9 +21,7 @@ parameters, so the definitions here are ours and are stated exactly in that docs
 from __future__ import annotations
 
 import inspect
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -32,6 +30,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import openfwi
+from .datadir import DATA_DIR_ENV, MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
 from .geometry import Grid
 
 __all__ = [
@@ -52,8 +51,6 @@ __all__ = [
     "curvefault",
 ]
 
-DATA_DIR_ENV = "CRFWI_DATA_DIR"
-MANIFEST = "models.json"
 WATER_VELOCITY = 1500.0  # m/s, the water layer of every procedural model
 V_MIN, V_MAX = 1500.0, 4500.0  # m/s, the range of the procedural models (OpenFWI's range)
 
@@ -92,17 +89,6 @@ class ModelInfo:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_data_dir(data_dir: str | Path | None = None) -> Path | None:
-    """The benchmark data directory: ``data_dir`` if given, else ``$CRFWI_DATA_DIR``, else ``None``.
-
-    The directory is not checked here (it may not exist); loading a benchmark checks it.
-    """
-    if data_dir is not None:
-        return Path(data_dir).expanduser()
-    env = os.environ.get(DATA_DIR_ENV)
-    return Path(env).expanduser() if env else None
-
-
 @dataclass(frozen=True)
 class _Benchmark:
     key: str  # the entry in models.json
@@ -133,59 +119,19 @@ _BENCHMARKS: dict[str, _Benchmark] = {
 }
 
 
-def _stand_in_hint(bench: _Benchmark) -> str:
-    if bench.stand_in is None:
-        return ""
-    return f"; or use the procedural stand-in load_model({bench.stand_in!r}, grid)"
-
-
-def _read_manifest(data_dir: Path | None, *, for_name: str) -> dict:
-    bench = _BENCHMARKS[for_name]
-    if data_dir is None:
-        raise ValueError(
-            f"benchmark model {for_name!r} is read from a data directory, but none is set: pass "
-            f"`data_dir` or set {DATA_DIR_ENV} (or the `data_dir` setting) to the folder holding "
-            f"{MANIFEST}{_stand_in_hint(bench)}")
-    path = data_dir / MANIFEST
-    if not path.is_file():
-        raise ValueError(
-            f"no {MANIFEST} found at {path}: set {DATA_DIR_ENV} or the `data_dir` setting to the "
-            f"folder holding the benchmark files{_stand_in_hint(bench)}")
-    try:
-        manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read {path}: {err}") from None
-    if not isinstance(manifest, dict):
-        raise ValueError(f"{path} must hold a JSON object mapping model names to entries")
-    return manifest
-
-
 def _entry(name: str, data_dir: Path | None) -> tuple[dict, Path]:
-    """The manifest entry of benchmark ``name`` and the path of its file; raises when absent."""
+    """The manifest entry of benchmark ``name`` and the path of its file; raises when absent,
+    saying what to do instead (the data directory, a procedural stand-in, a download)."""
     bench = _BENCHMARKS[name]
-    manifest = _read_manifest(data_dir, for_name=name)
-    assert data_dir is not None  # _read_manifest raised otherwise
-    where = data_dir / MANIFEST
-    if bench.key not in manifest:
-        raise ValueError(f"{where} has no entry {bench.key!r} for benchmark model {name!r}"
-                         f"{_stand_in_hint(bench)}")
-    entry = manifest[bench.key]
-    if entry is None:
+    try:
+        return manifest_entry(data_dir, bench.key)
+    except DataAbsent as why:
         alternatives = [f"use the procedural stand-in load_model({bench.stand_in!r}, grid)"
                         ] if bench.stand_in else []
         if bench.url:
             alternatives.append(f"download the original from {bench.url} (see PROVENANCE.md)")
-        raise ValueError(f"benchmark model {name!r} is absent ({where} lists no file for it): "
-                         + (", or ".join(alternatives) or "no file is available"))
-    for field in ("file", "shape", "dz_m", "dx_m"):
-        if field not in entry:
-            raise ValueError(f"entry {bench.key!r} in {where} lacks the field {field!r}")
-    path = data_dir / entry["file"]
-    if not path.is_file():
-        raise ValueError(
-            f"benchmark file for {name!r} not found at {path}: set {DATA_DIR_ENV} or the "
-            f"`data_dir` setting to the folder holding it{_stand_in_hint(bench)}")
-    return entry, path
+        raise DataAbsent(f"benchmark model {name!r} is absent ({why})"
+                         + (": " + ", or ".join(alternatives) if alternatives else "")) from None
 
 
 def _read_benchmark(name: str, data_dir: Path | None) -> tuple[np.ndarray, Grid]:

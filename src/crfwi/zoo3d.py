@@ -18,7 +18,6 @@ same definitions as the 2-D :func:`crfwi.zoo.initial_model`, one axis more.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,8 @@ import numpy as np
 from scipy import ndimage
 
 from .geometry3d import Grid3D
-from .zoo import CONSTANT_READINGS, DATA_DIR_ENV, MANIFEST, read_initial_file, resolve_data_dir
+from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
+from .zoo import CONSTANT_READINGS, read_initial_file
 
 __all__ = [
     "MODELS3D",
@@ -224,34 +224,13 @@ def _stand_in_note(grid3d: Grid3D, seed: int, why: str) -> str:
 # --------------------------------------------------------------------------------------------
 # The real volume
 # --------------------------------------------------------------------------------------------
-class _Absent(Exception):
-    """The real volume is not available (as opposed to present but broken)."""
-
-
 def _overthrust_entry(data_dir: Path | None) -> tuple[dict, Path]:
-    if data_dir is None:
-        raise _Absent(f"no data directory is set (pass `data_dir` or set {DATA_DIR_ENV})")
-    where = data_dir / MANIFEST
-    if not where.is_file():
-        raise _Absent(f"no {MANIFEST} at {where}")
+    """The real volume's manifest entry and file; :class:`DataAbsent` (naming where the original
+    is) when the data directory does not hold it."""
     try:
-        manifest = json.loads(where.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read {where}: {err}") from None
-    if not isinstance(manifest, dict):
-        raise ValueError(f"{where} must hold a JSON object mapping model names to entries")
-    entry = manifest.get(OVERTHRUST3D_KEY)
-    if entry is None:
-        raise _Absent(f"{where} lists no file under {OVERTHRUST3D_KEY!r} (the original: "
-                      f"{_OVERTHRUST_URL})")
-    for field in ("file", "shape", "dz_m", "dx_m"):
-        if field not in entry:
-            raise ValueError(f"entry {OVERTHRUST3D_KEY!r} in {where} lacks the field {field!r}")
-    path = data_dir / entry["file"]
-    if not path.is_file():
-        raise _Absent(f"{where} names {entry['file']!r} under {OVERTHRUST3D_KEY!r} but {path} "
-                      "does not exist")
-    return entry, path
+        return manifest_entry(data_dir, OVERTHRUST3D_KEY)
+    except DataAbsent as why:
+        raise DataAbsent(f"{why} (the original: {_OVERTHRUST_URL})") from None
 
 
 def _read_volume(entry: dict, path: Path) -> tuple[np.ndarray, tuple[float, float, float]]:
@@ -365,7 +344,7 @@ def load_model3d(name: str, grid3d: Grid3D, seed: int = 0, data_dir: str | Path 
                 _stand_in_note(grid3d, seed, ""))
     try:
         entry, path = _overthrust_entry(resolve_data_dir(data_dir))
-    except _Absent as why:
+    except DataAbsent as why:
         if not fallback:
             raise ValueError(f"the 3-D Overthrust volume is absent: {why}") from None
         return (thrust_fold3d(grid3d, seed=seed, **generator_options),

@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from .geometry3d import Grid3D
 from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
-from .zoo import CONSTANT_READINGS, read_initial_file
+from .initial_models import CONSTANT_READINGS, read_initial_file
 
 __all__ = [
     "MODELS3D",

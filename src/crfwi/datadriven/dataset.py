@@ -10,7 +10,7 @@ here, the same as every crfwi run). The solver is :class:`crfwi.physics.WaveSolv
 ``max_vel`` = 4900 m/s, the upper velocity bound of the CR-FWI OpenFWI runs, so the data are what
 those runs' forward operator gives for the same map (same deepwave time step, PML and wavelet).
 
-**Maps**: :func:`crfwi.zoo.flatvel`, ``curvevel``, ``flatfault``, ``curvefault`` (2-5 layers,
+**Maps**: :func:`crfwi.procedural.flatvel`, ``curvevel``, ``flatfault``, ``curvefault`` (2-5 layers,
 velocities uniform in OpenFWI's 1500-4500 m/s, increasing with depth). Map ``i`` of family ``f``
 (position ``f`` in :data:`FAMILIES`) has zoo seed ``seed + 100_000 · f + i``: different families
 never share a random stream. Training maps are ``i < n_train``, validation maps the next ``n_val``
@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .. import io, zoo
+from .. import io, procedural
 from ..geometry import Grid, Survey
 from ..physics import WaveSolver
 
@@ -49,10 +49,10 @@ __all__ = ["FAMILIES", "Acquisition", "DatasetSpec", "openfwi_solver", "simulate
 
 #: The procedural families (crfwi.zoo), in the order that sets their seed offsets.
 FAMILIES: dict[str, Callable[..., np.ndarray]] = {
-    "flatvel": zoo.flatvel, "curvevel": zoo.curvevel,
-    "flatfault": zoo.flatfault, "curvefault": zoo.curvefault,
+    "flatvel": procedural.flatvel, "curvevel": procedural.curvevel,
+    "flatfault": procedural.flatfault, "curvefault": procedural.curvefault,
 }
-V_MIN, V_MAX = zoo.V_MIN, zoo.V_MAX  # OpenFWI's label range, m/s: the [-1, 1] normalisation
+V_MIN, V_MAX = procedural.V_MIN, procedural.V_MAX  # OpenFWI's label range, m/s: the [-1, 1] normalisation
 MAX_VEL = 4900.0  # m/s: the openfwi preset's upper bound, which fixes the CR-FWI runs' solver
 SEED_STRIDE = 100_000  # seed offset between families
 SPEC_FILE = "dataset.json"

@@ -35,9 +35,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import signal, zoo
+from .. import signal
 from ..config import ConfigError, RunConfig
 from ..geometry import Grid, Survey
+from ..initial_models import load_initial_file
 from ..physics import SolverOptions, WaveSolver
 from .acquisition import FieldData, GridAcquisition, map_to_grid
 from .preprocess import Preprocessing
@@ -277,9 +278,9 @@ def initial_model(config: RunConfig, grid: Grid, z0: float,
     ``initial.sigma``, the same in every column), then the water layer above
     ``field.water_depth`` at ``field.water_velocity`` (not for a file: it is used as given)."""
     init, f = config.initial, config.field
-    if init.kind == "file":  # zoo's reader and checks; it reads no true model
+    if init.kind == "file":  # the synthetic runs' reader and checks; it reads no true model
         try:
-            return zoo._from_file(None, grid, path=init.path).astype(np.float32)
+            return load_initial_file(init.path, grid).astype(np.float32)
         except ValueError as err:
             raise ConfigError(f"`initial.path`: {err}") from None
     if init.kind == "linear":  # as zoo's: v_top on the top row to v_bottom on the bottom row

@@ -13,7 +13,7 @@ Needs the Marmousi file ($CRFWI_DATA_DIR, e.g. ../shared/models). Default size, 
   (b) ‖Θ(τ) − Θ(0)‖_F/‖Θ(0)‖_F during 100 gradient-descent steps (η = 1/λ_max(Θ(0))), widths
   10², 10³, 10⁵; (c) the full non-zero spectrum (201 values) for pixel, siren, hashgrid, lowrank,
   ig at their registered defaults and the eq. 5 network (width 10⁵).
-* 2-D (crfwi.ntk.run_ntk): Marmousi crop 48 × 96 cells at 20 m from (z, x) = (0, 4 km),
+* 2-D (crfwi.ntk_command.run_ntk): Marmousi crop 48 × 96 cells at 20 m from (z, x) = (0, 4 km),
   4 shots, receivers on every cell, 8 Hz, dt 2 ms, 600 samples, smooth initial model; top-20
   eigenvalues of Θ and Θ_m for pixel, siren, hashgrid, lowrank, ig (matrix-free Lanczos).
 
@@ -40,7 +40,7 @@ import crfwi  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch's OpenMP sta
 import torch  # noqa: E402
 from scipy.ndimage import gaussian_filter1d  # noqa: E402
 
-from crfwi import ntk, ntk1d, representations  # noqa: E402
+from crfwi import ntk, ntk1d, ntk_command, representations  # noqa: E402
 from crfwi.config import config_from_dict  # noqa: E402
 from crfwi.plotting import _new_figure, _save  # noqa: E402
 
@@ -162,7 +162,7 @@ def study_2d(out: Path, *, k: int, quick: bool) -> dict:
         "initial": {"kind": "smooth", "sigma": 200.0},
         "inversion": {"method": "pixel"},
     })
-    return ntk.run_ntk(config, out, methods=METHODS, k=k, tol=1e-6, device="cpu")
+    return ntk_command.run_ntk(config, out, methods=METHODS, k=k, tol=1e-6, device="cpu")
 
 
 def main(argv=None) -> None:

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from crfwi import Grid, RunConfig, Survey, VelocityModel, WaveSolver, build_representation
-from crfwi import ntk, ntk1d
+from crfwi import ntk, ntk1d, ntk_command
 
 SIREN = dict(hidden_features=16, hidden_layers=2)
 HASH = dict(n_levels=3, base_resolution=4, per_level_scale=1.5, log2_hashmap_size=6)
@@ -223,7 +223,7 @@ def _tiny_config() -> RunConfig:
 
 
 def test_run_ntk_writes_spectrum_and_figures(tmp_path):
-    payload = ntk.run_ntk(_tiny_config(), tmp_path / "out", methods=["pixel", "siren"], k=4,
+    payload = ntk_command.run_ntk(_tiny_config(), tmp_path / "out", methods=["pixel", "siren"], k=4,
                           log=lambda *_: None)
     data = json.loads((tmp_path / "out" / "spectrum.json").read_text())
     assert set(data["methods"]) == {"pixel", "siren"}
@@ -236,19 +236,19 @@ def test_run_ntk_writes_spectrum_and_figures(tmp_path):
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert payload["normalisation"].startswith("decay curves")
     with pytest.raises(ValueError, match="unknown method 'nope'"):
-        ntk.run_ntk(_tiny_config(), tmp_path / "x", methods=["nope"])
+        ntk_command.run_ntk(_tiny_config(), tmp_path / "x", methods=["nope"])
 
 
 def test_ntk_parser_wires_into_a_cli(tmp_path):
     parser = argparse.ArgumentParser(prog="crfwi")
     sub = parser.add_subparsers(dest="command", required=True)
-    ntk.add_ntk_parser(sub)
+    ntk_command.add_ntk_parser(sub)
     args = parser.parse_args(["ntk", "c.toml", "--methods", "pixel,siren", "--k", "5", "--out", "d"])
-    assert args.func is ntk._cmd_ntk and args.k == 5 and args.methods == "pixel,siren"
+    assert args.func is ntk_command._cmd_ntk and args.k == 5 and args.methods == "pixel,siren"
     with pytest.raises(ValueError, match="--k must be >= 1"):
         toml = tmp_path / "c.toml"
         toml.write_text('[model]\nname = "layered"\nnz = 10\nnx = 16\nspacing = 20.0\n')
-        ntk._cmd_ntk(parser.parse_args(["ntk", str(toml), "--k", "0"]))
+        ntk_command._cmd_ntk(parser.parse_args(["ntk", str(toml), "--k", "0"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def test_run_ntk_says_whether_the_kernel_is_exact(tmp_path, dt, exact):
 
     data = apply_overrides(config_to_dict(_tiny_config()), [f"survey.dt={dt}", "survey.nt=60"])
     lines = []
-    payload = ntk.run_ntk(config_from_dict(data), tmp_path / "out", methods=["pixel"], k=2,
+    payload = ntk_command.run_ntk(config_from_dict(data), tmp_path / "out", methods=["pixel"], k=2,
                           log=lines.append)
     assert (payload["time_substeps"] == 1) is exact
     assert payload["exactness"].startswith("exact" if exact else "approximate")

@@ -355,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_bench)
 
     from .field.inspect import add_inspect_parser
-    from .ntk import add_ntk_parser
+    from .ntk_command import add_ntk_parser
     from .report import add_report_parser
 
     add_report_parser(sub)  # crfwi report RESULTS_DIR

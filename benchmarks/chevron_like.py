@@ -7,15 +7,20 @@
    from the well's trend, the water fixed) inverted acoustically by multiscale ADFWI (``ms-fwi``,
    the paper's 3–11 Hz in 2 Hz steps scaled by the data's frequency ratio), IFWI (``siren``) and
    IG-FWI (``ig``): each run folder under ``FOLDER/runs/<method>`` is resumed if interrupted and
-   skipped if complete;
-3. each run scored: the data misfit and the well-log RMS (the QC a field run writes) and, since
-   the truth is known here, MSE / MAE / SSIM against ``truth_vp.npy``
-   (:func:`crfwi.field.make_data.score_against_truth`), initial and final;
-4. the small files of each run and ``summary.json`` copied to ``--summaries`` (commit them; the
-   report's "Chevron-style field line" section reads them: ``crfwi report --chevron DIR``).
+   skipped if complete; ``--wavelet estimate`` runs the same with the least-squares wavelet
+   instead of the given one (``runs/<method>-estimate``);
+3. every finished run of the folder scored: the data misfit and the well-log RMS (the QC a
+   field run writes) and, since the truth is known here, MSE / MAE / SSIM against
+   ``truth_vp.npy`` (:func:`crfwi.field.make_data.score_against_truth`), initial and final;
+4. their small files and ``summary.json`` copied to ``--summaries`` (commit them; the report's
+   "Chevron-style field line" section reads them: ``crfwi report --chevron DIR``).
 
     OMP_NUM_THREADS=1 CRFWI_DATA_DIR=../shared/models python benchmarks/chevron_like.py \\
         --folder runs/chevron-like --summaries benchmarks/results/chevron-like
+
+One method per process spreads the runs over cores (``--methods ig``, ``--methods siren`` …);
+the last invocation's summary holds them all. Stop 20 ran 6 of the 17 shots an iteration
+(``--shots-per-iteration 6``).
 """
 from __future__ import annotations
 
@@ -39,20 +44,28 @@ KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.
 
 
 def _overrides(method: str, record: dict, args) -> list[str]:
-    """The run's settings over field.toml's: the method, its budget and, for MS-FWI, the bands
-    make-data chose (the paper's 3–11 Hz scaled to the data)."""
+    """The run's settings over field.toml's: the method, its budget, the wavelet and, for
+    MS-FWI, the bands make-data chose (the paper's 3–11 Hz scaled to the data)."""
     iterations = args.ms_iterations if method == "ms-fwi" else args.iterations
     sets = [f"inversion.method={method}", f"inversion.iterations={iterations}",
             f"inversion.shots_per_iteration={args.shots_per_iteration}",
             "output.figures=true", "output.metrics_every=10", "output.checkpoint_every=10"]
     if method == "ms-fwi":
         sets.append(f"inversion.bands={record['inversion']['bands_hz']}")
+    if args.wavelet == "estimate":
+        sets.append("field.wavelet=estimate")
     return sets
+
+
+def _run_name(method: str, args) -> str:
+    """The run folder's (and summary's) name: the method, ``-estimate`` with the estimated
+    wavelet."""
+    return method + ("-estimate" if args.wavelet == "estimate" else "")
 
 
 def run_method(folder: Path, method: str, record: dict, args) -> Path:
     """Run (or resume, or skip) one method's inversion; returns its run folder."""
-    out = folder / "runs" / method
+    out = folder / "runs" / _run_name(method, args)
     overrides = _overrides(method, record, args)
     iterations = int(overrides[1].split("=")[1])
     if RunFolder(out).holds_run():
@@ -73,7 +86,9 @@ def summarise(run: Path, truth: Path) -> dict:
     metrics = json.loads((run / "metrics.json").read_text())
     scores = score_against_truth(run, truth)
     keep = ("mse", "mae", "ssim")
+    wavelet = json.loads((run / "data.json").read_text())["wavelet"]["source"]
     return {"method": metrics.get("method"), "paper_method": metrics.get("paper_method"),
+            "wavelet": wavelet,
             "iterations": metrics.get("iterations"), "seconds": metrics.get("seconds"),
             "data_misfit_relative": {"initial": metrics["initial"].get("data_misfit_relative"),
                                      "final": metrics.get("data_misfit_relative")},
@@ -91,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=500, help="IFWI and IG-FWI")
     parser.add_argument("--ms-iterations", type=int, default=250, help="MS-FWI, all bands")
     parser.add_argument("--shots-per-iteration", type=int, default=0, help="0 = every shot")
+    parser.add_argument("--wavelet", choices=("file", "estimate"), default="file",
+                        help="the given wavelet file (the paper's setting) or the least-squares "
+                             "estimate at the start (runs/<method>-estimate)")
     parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quiet", action="store_true")
@@ -115,16 +133,22 @@ def main(argv: list[str] | None = None) -> int:
     here = Path.cwd()
     os.chdir(folder)  # field.toml names its files relative to its folder
     try:
-        rows = []
         for method in methods:
-            run = run_method(folder, method, record, args)
-            rows.append(summarise(run, folder / "truth_vp.npy"))
+            run_method(folder, method, record, args)
+        # Every finished run of the folder (either wavelet), so that separate invocations (one
+        # method each, on several cores) add up to one summary.
+        rows = []
+        for name in (m + suffix for suffix in ("", "-estimate") for m in METHODS):
+            run = folder / "runs" / name
+            if not (run / "metrics.json").is_file():
+                continue
+            rows.append({"run": name, **summarise(run, folder / "truth_vp.npy")})
             if summaries is not None:
-                target = summaries / method
+                target = summaries / name
                 target.mkdir(parents=True, exist_ok=True)
-                for name in KEPT:
-                    if (run / name).is_file():
-                        shutil.copy2(run / name, target / name)
+                for kept in KEPT:
+                    if (run / kept).is_file():
+                        shutil.copy2(run / kept, target / kept)
     except ConfigError as err:
         print(f"chevron_like: {err}", file=sys.stderr)
         return 2
@@ -136,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
                "runs": rows}
     if summaries is not None:
         (summaries / "summary.json").write_text(json.dumps(summary, indent=1))
-    print("| method | data misfit (relative) | well RMS (m/s) | MSE (km/s)² | SSIM |")
-    print("|---|---|---|---|---|")
+    print("| method | wavelet | data misfit (relative) | well RMS (m/s) | MSE (km/s)² | SSIM |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         t = r["truth"]
-        print(f"| {r['paper_method']} ({r['method']}) | {r['data_misfit_relative']['initial']:.3f} → "
+        print(f"| {r['paper_method']} ({r['method']}) | {r['wavelet']} | "
+              f"{r['data_misfit_relative']['initial']:.3f} → "
               f"{r['data_misfit_relative']['final']:.3f} | {r['well_rms']['initial']:.0f} → "
               f"{r['well_rms']['final']:.0f} | {t['initial']['mse']:.4f} → {t['final']['mse']:.4f} | "
               f"{t['initial']['ssim']:.3f} → {t['final']['ssim']:.3f} |")

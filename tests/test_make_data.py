@@ -254,4 +254,12 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     capsys.readouterr()
     assert bench.main(argv) == 0
     assert capsys.readouterr().out.count("done already") == 2
+    # the estimated wavelet in its own folder; the summary then holds every finished run
+    assert bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "2",
+                       "--wavelet", "estimate", "--summaries", str(tmp_path / "sum"),
+                       "--quiet"]) == 0
+    summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
+    assert [(r["run"], r["wavelet"]) for r in summary["runs"]] == [
+        ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
+    assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
     assert bench.main(["--folder", str(folder), "--methods", "pixle"]) == 2

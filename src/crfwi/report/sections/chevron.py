@@ -34,12 +34,13 @@ def chevron(ctx: ReportContext) -> list[str]:
     rows = []
     for r in summary["runs"]:
         t, d, w = r["truth"], r["data_misfit_relative"], r["well_rms"]
-        rows.append([f"{r['paper_method']} ({r['method']})", str(r["iterations"]),
+        rows.append([f"{r['paper_method']} ({r['method']})", r.get("wavelet", "file"),
+                     str(r["iterations"]),
                      f"{d['initial']:.3f} → {d['final']:.3f}", f"{w['initial']:.0f} → {w['final']:.0f}",
                      f"{t['initial']['mse']:.4f} → {t['final']['mse']:.4f}",
                      f"{t['initial']['mae']:.4f} → {t['final']['mae']:.4f}",
                      f"{t['initial']['ssim']:.3f} → {t['final']['ssim']:.3f}"])
-    lines += markdown_table(["method", "iterations", "data misfit (relative) ↓",
+    lines += markdown_table(["method", "wavelet", "iterations", "data misfit (relative) ↓",
                              "well-log RMS (m/s) ↓", "MSE (km/s)² ↓", "MAE (km/s) ↓", "SSIM ↑"],
                             rows)
     return lines + [""]

@@ -263,3 +263,16 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
         ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
     assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
     assert bench.main(["--folder", str(folder), "--methods", "pixle"]) == 2
+
+
+def test_the_well_rms_of_the_papers_window():
+    """The paper judges its Chevron result from 1 to 2.5 km: only those depths count."""
+    from test_benchmarks import load
+
+    bench = load("chevron_like")
+    well = {"depth": [500.0, 1000.0, 2000.0, 2500.0, 3000.0], "log": [1, 2000, 3000, None, 9],
+            "initial": [0, 2100, 2700, 0, 0], "final": [0, 2000, 3040, 0, 0]}
+    rms = bench.well_rms_within({"well": well}, bench.PAPER_WELL_WINDOW_M)
+    assert rms["initial"] == pytest.approx(((100**2 + 300**2) / 2) ** 0.5)
+    assert rms["final"] == pytest.approx(40 / 2**0.5)
+    assert bench.well_rms_within({}, (0, 1)) == {"initial": None, "final": None}

@@ -545,6 +545,7 @@ def test_chevron_section_reads_the_field_benchmark_summary(tmp_path):
     run = {"method": "ig", "paper_method": "IG-FWI", "iterations": 500, "wavelet": "estimate",
            "data_misfit_relative": {"initial": 1.27, "final": 0.61},
            "well_rms": {"initial": 383.0, "final": 250.0},
+           "well_rms_paper_window": {"initial": 413.0, "final": 335.0},
            "truth": {"initial": {"mse": 0.17, "mae": 0.3, "ssim": 0.52},
                      "final": {"mse": 0.09, "mae": 0.2, "ssim": 0.6}}}
     made = {"model": {"file": "marmousi2"}, "acquisition": {"shots": 17, "channels": 105},
@@ -554,4 +555,5 @@ def test_chevron_section_reads_the_field_benchmark_summary(tmp_path):
                                                                 "runs": [run]}))
     text = report.write_report(root, tmp_path / "r.md", verify=0, chevron=tmp_path / "chev").read_text()
     row = _table_row(_section(text, "## Chevron"), "IG-FWI (ig)")
-    assert row[1:6] == ["estimate", "500", "1.270 → 0.610", "383 → 250", "0.1700 → 0.0900"]
+    assert row[1:7] == ["estimate", "500", "1.270 → 0.610", "383 → 250", "413 → 335",
+                        "0.1700 → 0.0900"]

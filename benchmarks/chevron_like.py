@@ -8,7 +8,8 @@
    the paper's 3–11 Hz in 2 Hz steps scaled by the data's frequency ratio), IFWI (``siren``) and
    IG-FWI (``ig``): each run folder under ``FOLDER/runs/<method>`` is resumed if interrupted and
    skipped if complete; ``--wavelet estimate`` runs the same with the least-squares wavelet
-   instead of the given one (``runs/<method>-estimate``);
+   instead of the given one (``runs/<method>-estimate``), ``--normalise rms`` with each trace
+   scaled to unit RMS on both sides (``runs/<method>-rms``);
 3. every finished run of the folder scored: the data misfit and the well-log RMS (the QC a
    field run writes) and, since the truth is known here, MSE / MAE / SSIM against
    ``truth_vp.npy`` (:func:`crfwi.field.make_data.score_against_truth`), initial and final;
@@ -56,13 +57,24 @@ def _overrides(method: str, record: dict, args) -> list[str]:
         sets.append(f"inversion.bands={record['inversion']['bands_hz']}")
     if args.wavelet == "estimate":
         sets.append("field.wavelet=estimate")
+    if args.normalise:
+        sets.append(f"field.normalise={args.normalise}")
     return sets
 
 
 def _run_name(method: str, args) -> str:
-    """The run folder's (and summary's) name: the method, ``-estimate`` with the estimated
-    wavelet."""
-    return method + ("-estimate" if args.wavelet == "estimate" else "")
+    """The run folder's (and summary's) name: the method, then ``-estimate`` with the estimated
+    wavelet and ``-rms`` / ``-max`` with trace normalisation."""
+    return (method + ("-estimate" if args.wavelet == "estimate" else "")
+            + (f"-{args.normalise}" if args.normalise else ""))
+
+
+def _finished_runs(folder: Path) -> list[str]:
+    """The names of the finished runs under ``folder/runs``, the methods' order first."""
+    names = [p.name for p in (folder / "runs").iterdir() if (p / "metrics.json").is_file()] \
+        if (folder / "runs").is_dir() else []
+    base = lambda name: next((m for m in METHODS if name == m or name.startswith(m + "-")), None)  # noqa: E731
+    return sorted((n for n in names if base(n)), key=lambda n: (METHODS.index(base(n)), n))
 
 
 def run_method(folder: Path, method: str, record: dict, args) -> Path:
@@ -133,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wavelet", choices=("file", "estimate"), default="file",
                         help="the given wavelet file (the paper's setting) or the least-squares "
                              "estimate at the start (runs/<method>-estimate)")
+    parser.add_argument("--normalise", choices=("rms", "max"), default=None,
+                        help="trace normalisation of observed and predicted data "
+                             "(field.normalise; runs/<method>-rms); default none, the paper's")
     parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quiet", action="store_true")
@@ -162,10 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         # Every finished run of the folder (either wavelet), so that separate invocations (one
         # method each, on several cores) add up to one summary.
         rows = []
-        for name in (m + suffix for suffix in ("", "-estimate") for m in METHODS):
+        for name in _finished_runs(folder):
             run = folder / "runs" / name
-            if not (run / "metrics.json").is_file():
-                continue
             rows.append({"run": name, **summarise(run, folder / "truth_vp.npy")})
             if summaries is not None:
                 target = summaries / name

@@ -261,6 +261,7 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
     assert [(r["run"], r["wavelet"]) for r in summary["runs"]] == [
         ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
+    assert bench._run_name("ig", bench.argparse.Namespace(wavelet="file", normalise="rms")) == "ig-rms"
     assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
     assert bench.main(["--folder", str(folder), "--methods", "pixle"]) == 2
 

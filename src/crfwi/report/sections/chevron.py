@@ -46,6 +46,6 @@ def chevron(ctx: ReportContext) -> list[str]:
     lines += markdown_table(["method (run)", "wavelet", "iterations", "data misfit (relative) ↓",
                              "well-log RMS (m/s) ↓", "well RMS 1–2.5 km ↓", "MSE (km/s)² ↓",
                              "MAE (km/s) ↓", "SSIM ↑"], rows)
-    return lines + ["The paper judges its Chevron result by the well profile from 1 to 2.5 km "
+    return lines + ["", "The paper judges its Chevron result by the well profile from 1 to 2.5 km "
                     "(PAPER.md §4.2): the column \"well RMS 1–2.5 km\" is that window. "
                     "BENCHMARKS.md §12 explains the deep zone (the data are elastic).", ""]

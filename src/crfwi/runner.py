@@ -23,8 +23,8 @@ figures/well.png (:func:`crfwi.field.qc.write_field_outputs`).
 A shot-parallel run (``ranks``, :mod:`crfwi.distributed`) goes through the same code: every rank
 builds the same experiment and model, rank 0 makes the observed data and shares them (a field
 run's samples are read by rank 0 alone; the others build from the headers and what rank 0 found
-in the samples), and only rank 0 reads or writes the folder, so a checkpoint holds no rank-specific state and resumes with
-any number of ranks.
+in the samples), and only rank 0 reads or writes the folder, so a checkpoint holds no
+rank-specific state and resumes with any number of ranks.
 """
 
 from __future__ import annotations

@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for method in methods:
             run_method(folder, method, record, args)
-        # Every finished run of the folder (either wavelet), so that separate invocations (one
-        # method each, on several cores) add up to one summary.
+        # Every finished run of the folder (any variant), so that separate invocations (one
+        # method or variant each, on several cores) add up to one summary.
         rows = []
         for name in _finished_runs(folder):
             run = folder / "runs" / name

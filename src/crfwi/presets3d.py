@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import ConfigError
+from .datadir import DataAbsent, resolve_data_dir
 
 __all__ = ["Scale3D", "Preset3D", "PRESETS3D", "preset_data3d"]
 
@@ -113,7 +114,6 @@ def _volume_available(data_dir: str | None) -> bool:
     """Whether the data directory names the real volume. A present but broken entry counts as
     present, so that building the run reports what is wrong with it instead of a stand-in."""
     from . import zoo3d
-    from .datadir import DataAbsent, resolve_data_dir
 
     try:
         zoo3d._overthrust_entry(resolve_data_dir(data_dir))

@@ -175,7 +175,7 @@ class _Run:
             built = self.ranks.together(lambda: build() if self.root else None)
             facts = self.ranks.on_root(
                 lambda: built[0].field.sample_facts(built[0].solver.wavelet))
-            built = self.ranks.together(lambda: built or build(facts))
+            built = self.ranks.together(lambda: built if self.root else build(facts))
         else:
             built = self.ranks.together(build)
         self.experiment, self.model, optimizer, misfit, regularizer = built

@@ -47,12 +47,13 @@ __all__ = ["FAMILIES", "Acquisition", "DatasetSpec", "openfwi_solver", "simulate
            "generate", "load", "normalise_velocity", "denormalise_velocity", "add_noise_batch",
            "DataScale", "V_MIN", "V_MAX", "MAX_VEL", "write_npz", "spec_of"]
 
-#: The procedural families (crfwi.zoo), in the order that sets their seed offsets.
+#: The procedural families (crfwi.procedural), in the order that sets their seed offsets.
 FAMILIES: dict[str, Callable[..., np.ndarray]] = {
     "flatvel": procedural.flatvel, "curvevel": procedural.curvevel,
     "flatfault": procedural.flatfault, "curvefault": procedural.curvefault,
 }
-V_MIN, V_MAX = procedural.V_MIN, procedural.V_MAX  # OpenFWI's label range, m/s: the [-1, 1] normalisation
+# OpenFWI's label range, m/s: the [-1, 1] normalisation
+V_MIN, V_MAX = procedural.V_MIN, procedural.V_MAX
 MAX_VEL = 4900.0  # m/s: the openfwi preset's upper bound, which fixes the CR-FWI runs' solver
 SEED_STRIDE = 100_000  # seed offset between families
 SPEC_FILE = "dataset.json"

@@ -59,14 +59,23 @@ def _overrides(method: str, record: dict, args) -> list[str]:
         sets.append("field.wavelet=estimate")
     if args.normalise:
         sets.append(f"field.normalise={args.normalise}")
+    if args.early:
+        velocity, t0, taper = args.early
+        sets += [f"field.bottom_mute_velocity={velocity}", f"field.bottom_mute_t0={t0}",
+                 f"field.bottom_mute_taper={taper}"]
+    if args.max_offset:
+        sets.append(f"field.max_offset={args.max_offset}")
     return sets
 
 
 def _run_name(method: str, args) -> str:
     """The run folder's (and summary's) name: the method, then ``-estimate`` with the estimated
-    wavelet and ``-rms`` / ``-max`` with trace normalisation."""
+    wavelet, ``-rms`` / ``-max`` with trace normalisation, ``-early`` with the early-arrival
+    window and ``-offsetX`` with a maximum offset."""
     return (method + ("-estimate" if args.wavelet == "estimate" else "")
-            + (f"-{args.normalise}" if args.normalise else ""))
+            + (f"-{args.normalise}" if args.normalise else "")
+            + ("-early" if args.early else "")
+            + (f"-offset{args.max_offset:g}" if args.max_offset else ""))
 
 
 def _finished_runs(folder: Path) -> list[str]:
@@ -133,6 +142,26 @@ def summarise(run: Path, truth: Path) -> dict:
             "truth": {label: {k: scores[label][k] for k in keep} for label in scores}}
 
 
+def _with_earlier_rows(path: Path, rows: list[dict], record: dict) -> list[dict]:
+    """``rows`` and the rows of an earlier summary at ``path`` whose run folders are not here any
+    more (run folders are scratch; their summaries are committed), when that summary was made
+    from the same data (the same make-data record) — otherwise ``rows`` alone."""
+    if not path.is_file():
+        return rows
+    earlier = json.loads(path.read_text())
+    same = all(earlier.get("make_data", {}).get(k) == record.get(k)
+               for k in ("model", "acquisition", "wavelet", "noise"))
+    if not same:
+        print(f"chevron_like: {path} was made from other data; its rows are replaced")
+        return rows
+    here = {r["run"] for r in rows}
+    kept = [r for r in earlier.get("runs", []) if r["run"] not in here]
+    order = lambda r: (next((i for i, m in enumerate(METHODS)  # noqa: E731
+                             if r["run"] == m or r["run"].startswith(m + "-")), len(METHODS)),
+                       r["run"])
+    return sorted(rows + kept, key=order)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, default=Path("runs/chevron-like"),
@@ -148,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--normalise", choices=("rms", "max"), default=None,
                         help="trace normalisation of observed and predicted data "
                              "(field.normalise; runs/<method>-rms); default none, the paper's")
+    parser.add_argument("--early", nargs=3, type=float, metavar=("VELOCITY", "T0", "TAPER"),
+                        help="keep only the early arrivals: a bottom mute along t = T0 + "
+                             "|offset|/VELOCITY with a TAPER s cosine ramp, on both sides "
+                             "(field.bottom_mute_*; runs/<method>-early)")
+    parser.add_argument("--max-offset", type=float, default=0.0,
+                        help="drop traces beyond this |offset| (m) on both sides (field.max_offset)")
     parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quiet", action="store_true")
@@ -196,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    "energy_below_f_low", "initial_1d")},
                "runs": rows}
     if summaries is not None:
+        summary["runs"] = _with_earlier_rows(summaries / "summary.json", rows, record)
+        rows = summary["runs"]
         (summaries / "summary.json").write_text(json.dumps(summary, indent=1))
     print("| run | wavelet | data misfit (relative) | well RMS (m/s) | well RMS 1–2.5 km | "
           "MSE (km/s)² | SSIM |")

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi.field.preprocess import (Preprocessing, band_limit, cut_record, kill_traces, low_cut,
-                                    normalise_traces, resample, top_mute, top_mute_weights)
+from crfwi.field.preprocess import (Preprocessing, band_limit, bottom_mute, bottom_mute_weights,
+                                    cut_record, kill_traces, low_cut, normalise_traces,
+                                    offset_window, resample, top_mute, top_mute_weights)
 from crfwi.signal import highpass, lowpass
 
 
@@ -176,6 +177,62 @@ def test_normalise_traces_max_rms_and_guard():
         normalise_traces(data, "l1")
 
 
+def test_bottom_mute_keeps_what_arrives_before_the_line():
+    """1 up to t0 + |x|/v, 0 from the line + taper on, the complement of the top mute of the same
+    line; on a tensor the same mask, differentiable."""
+    dt, nt, v, t0, taper = 0.004, 300, 2000.0, 0.2, 0.1
+    offsets = np.array([[-400.0, 0.0, 1000.0]])
+    weights = bottom_mute_weights(offsets, dt, nt, v, t0, taper)
+    t = np.arange(nt) * dt
+    for r, x in enumerate(offsets[0]):
+        line = t0 + abs(x) / v
+        assert np.all(weights[0, r, t <= line] == 1.0)
+        assert np.all(weights[0, r, t >= line + taper] == 0.0)
+        between = weights[0, r, (t > line + 1e-9) & (t < line + taper - 1e-9)]
+        assert between.size and np.all((between > 0) & (between < 1))
+        assert np.all(np.diff(weights[0, r]) <= 0)
+    np.testing.assert_allclose(weights + top_mute_weights(offsets, dt, nt, v, t0, taper), 1.0)
+    x = torch.ones(1, 3, nt, dtype=torch.float64, requires_grad=True)
+    y = bottom_mute(x, offsets, dt, v, t0, taper)
+    np.testing.assert_allclose(y.detach().numpy(), weights)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), weights)
+
+
+def test_offset_window_and_its_refusals():
+    offsets = np.array([[-3000.0, -100.0, 50.0, 800.0, 2500.0]])
+    np.testing.assert_array_equal(offset_window(offsets, 100.0, 2500.0),
+                                  [[False, True, False, True, True]])
+    np.testing.assert_array_equal(offset_window(offsets, 0.0, None), np.ones((1, 5), bool))
+    with pytest.raises(ValueError, match="`max_offset`"):
+        offset_window(offsets, 500.0, 400.0)
+    with pytest.raises(ValueError, match="`min_offset`"):
+        offset_window(offsets, -1.0)
+
+
+def test_preprocessing_window_drops_late_arrivals_and_far_traces_on_both_sides():
+    """A bottom mute and an offset window: observed and predicted go through the same mask, so
+    an event after the line or a trace beyond max_offset adds nothing to the misfit."""
+    dt, nt = 0.004, 250
+    offsets = np.array([[100.0, 1000.0, 3000.0]])
+    prep = Preprocessing(dt=dt, nt=nt, bottom_velocity=2000.0, bottom_t0=0.3, bottom_taper=0.05,
+                         max_offset=2000.0)
+    t = np.arange(nt) * dt
+    early = np.exp(-((t - 0.1 - np.abs(offsets[0])[:, None] / 4000.0) / 0.01) ** 2)
+    late = np.exp(-((t - 0.9) / 0.01) ** 2)[None].repeat(3, 0)  # after every kept line
+    observed = prep.apply_observed((early + late)[None], dt, offsets=offsets)
+    predicted = prep.apply_predicted(torch.tensor(early[None]), offsets=offsets)
+    np.testing.assert_allclose(observed, predicted.numpy(), atol=1e-12)
+    assert np.all(observed[0, 2] == 0) and observed[0, :2].max() > 0.99
+    described = prep.describe()
+    assert described["bottom_mute"] == {"velocity": 2000.0, "t0": 0.3, "taper": 0.05}
+    assert described["offset_window"] == {"min_offset": 0.0, "max_offset": 2000.0}
+    with pytest.raises(ValueError, match="the bottom mute is on"):
+        prep.apply_predicted(torch.zeros(1, 3, nt))
+    with pytest.raises(ValueError, match="`max_offset`"):
+        Preprocessing(dt=dt, nt=nt, min_offset=300.0, max_offset=200.0)
+
+
 # --- Preprocessing ---------------------------------------------------------------------------
 def test_preprocessing_observed_and_predicted_agree():
     """The same traces sampled at 1 ms (observed, longer record) and at 2 ms (predicted) come out
@@ -197,7 +254,7 @@ def test_preprocessing_observed_and_predicted_agree():
     processed.pow(2).sum().backward()
     assert float(predicted.grad[0, 0].abs().max()) > 0
     json.dumps(prep.describe())
-    assert prep.describe()["shared_order"] == ["kill", "band", "mute", "normalise"]
+    assert prep.describe()["shared_order"] == ["kill", "band", "mute", "bottom_mute", "normalise"]
 
 
 def test_preprocessing_refuses():

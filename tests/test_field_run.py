@@ -194,6 +194,27 @@ def test_masked_traces_carry_no_gradient(line):
     assert torch.equal(grads[0], grads[1])
 
 
+def test_a_window_in_the_config_masks_both_sides(line):
+    """field.bottom_mute_* and field.max_offset reach the run: observed and predicted data are zero
+    past the line and beyond the offset, and the run folder records the window."""
+    folder, _ = line
+    exp = experiment_of(folder, field={"bottom_mute_velocity": 1500.0, "bottom_mute_t0": 0.2,
+                                       "bottom_mute_taper": 0.02, "max_offset": 60.0})
+    offsets = np.abs(exp.field.offsets)
+    t = np.arange(NT) * DT
+    after = t[None, None, :] >= 0.22 + offsets[..., None] / 1500.0 + 1e-9
+    with torch.no_grad():
+        predicted = exp.solver.simulate(torch.as_tensor(exp.initial_model)).numpy()
+    observed, record = exp.observed_data_and_record()
+    observed = observed.numpy()
+    for data in (observed, predicted):
+        assert np.abs(data[np.broadcast_to(after, data.shape)]).max() == 0.0
+        assert np.abs(data[offsets > 60.0]).max() == 0.0
+        assert np.abs(data[(offsets <= 60.0) & exp.field.mask]).max() > 0
+    assert record["preprocessing"]["bottom_mute"]["velocity"] == 1500.0
+    assert record["preprocessing"]["offset_window"]["max_offset"] == 60.0
+
+
 def test_the_estimated_wavelet_matches_the_files(line):
     folder, _ = line
     exp = experiment_of(folder, field={"wavelet": "estimate", "well_log": str(folder / "well.csv"),

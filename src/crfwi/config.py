@@ -241,7 +241,9 @@ class FieldSection:
     file's record); ``pad_record`` pads a shorter record with zeros. Preprocessing, applied to
     observed and predicted data alike (crfwi.field.preprocess): band ``f_low``/``f_high`` (Hz;
     0 = open), top mute at ``mute_velocity`` (m/s; 0 = none) from ``mute_t0`` with a
-    ``mute_taper`` (s), trace normalisation ``normalise`` = "" | max | rms.
+    ``mute_taper`` (s), bottom mute (keep what arrives before the line) likewise with
+    ``bottom_mute_velocity``/``_t0``/``_taper``, offset window ``min_offset``/``max_offset`` (m;
+    0 = open), trace normalisation ``normalise`` = "" | max | rms.
 
     Wavelet: "" = the Ricker of survey.freq, ``"estimate"`` = least squares at m0 (Pratt 1999;
     ``wavelet_damping``, traces within ``wavelet_max_offset`` m, 0 = all), or a file (.npy
@@ -269,6 +271,11 @@ class FieldSection:
     mute_velocity: float = 0.0
     mute_t0: float = 0.0
     mute_taper: float = 0.05
+    bottom_mute_velocity: float = 0.0
+    bottom_mute_t0: float = 0.0
+    bottom_mute_taper: float = 0.05
+    min_offset: float = 0.0
+    max_offset: float = 0.0
     normalise: str = ""
     wavelet: str = ""
     wavelet_dt: float = 0.0

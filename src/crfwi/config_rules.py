@@ -219,6 +219,11 @@ RULES: dict[str, Any] = {
     "field.mute_velocity": Float(min=0, unit="m/s", note="0 = no mute"),
     "field.mute_t0": Float(min=0, unit="s"),
     "field.mute_taper": Float(min=0, unit="s"),
+    "field.bottom_mute_velocity": Float(min=0, unit="m/s", note="0 = no bottom mute"),
+    "field.bottom_mute_t0": Float(min=0, unit="s"),
+    "field.bottom_mute_taper": Float(min=0, unit="s"),
+    "field.min_offset": Float(min=0, unit="m", note="0 = from zero offset"),
+    "field.max_offset": Float(min=0, unit="m", note="0 = no upper limit"),
     "field.normalise": Choice(("max", "rms"), "trace normalisation", empty=True),
     "field.wavelet": FileName((".npy", ".sgy", ".segy"), words=("estimate",)),
     "field.wavelet_dt": Float(min=0, unit="s", note="0 = the modelling dt"),
@@ -373,7 +378,9 @@ _NOT_IN_FIELD_RUNS = {
     "data.highpass": "use field.f_low", "data.highpass_order": "use field.f_low",
 }
 # [field] options that mean something only with another [field] key set.
-_FIELD_NEEDS = {"mute_t0": "mute_velocity", "mute_taper": "mute_velocity", "well_x": "well_log",
+_FIELD_NEEDS = {"mute_t0": "mute_velocity", "mute_taper": "mute_velocity",
+                "bottom_mute_t0": "bottom_mute_velocity",
+                "bottom_mute_taper": "bottom_mute_velocity", "well_x": "well_log",
                 "water_velocity": "water_depth", "wavelet_dt": "wavelet",
                 "wavelet_damping": "wavelet", "wavelet_max_offset": "wavelet"}
 
@@ -407,6 +414,9 @@ def _field(c) -> str | None:
         return "give `field.nt` or `field.record_length`, not both"
     if f.f_low and f.f_high and f.f_low >= f.f_high:
         return f"`field.f_low` = {f.f_low:g} Hz must be below `field.f_high` = {f.f_high:g} Hz"
+    if f.max_offset and f.max_offset <= f.min_offset:
+        return (f"`field.max_offset` = {f.max_offset:g} m must be above `field.min_offset` = "
+                f"{f.min_offset:g} m (0 = no upper limit)")
     for option, needs in _FIELD_NEEDS.items():
         if _changed(c, f"field.{option}") and not getattr(f, needs):
             return f"`field.{option}` needs `field.{needs}`"

@@ -7,8 +7,8 @@ Two kinds of step:
 * **Observed only** — :func:`resample` (to the modelling dt) and :func:`cut_record` (to the
   modelling record length) put the recorded data on the solver's time axis; predicted data are
   already there.
-* **Both sides** — :func:`kill_traces`, :func:`band_limit`, :func:`top_mute` and
-  :func:`normalise_traces` change what the misfit compares, so the same operator must be applied
+* **Both sides** — :func:`kill_traces` (and :func:`offset_window`), :func:`band_limit`,
+  :func:`top_mute`, :func:`bottom_mute` and :func:`normalise_traces` change what the misfit compares, so the same operator must be applied
   to observed and predicted data, otherwise the inversion fits the difference between the two
   processings instead of the earth. These take a numpy array (returned as numpy) or a torch
   tensor (returned as a tensor, differentiable: the predicted data's gradient flows through
@@ -35,7 +35,7 @@ import torch
 from ..signal import lowpass_torch
 
 __all__ = ["resample", "cut_record", "band_limit", "low_cut", "top_mute_weights", "top_mute",
-           "kill_traces", "normalise_traces", "Preprocessing", "RESAMPLE_PASS",
+           "bottom_mute_weights", "bottom_mute", "offset_window", "kill_traces", "normalise_traces", "Preprocessing", "RESAMPLE_PASS",
            "RESAMPLE_ATTENUATION_DB", "MAX_RATIO_TERM"]
 
 RESAMPLE_PASS = 0.8
@@ -298,6 +298,51 @@ def top_mute(data: Any, offsets: Any, dt: float, velocity: float, t0: float = 0.
     return data * _as_weights(weights, data)
 
 
+def bottom_mute_weights(offsets: Any, dt: float, nt: int, velocity: float, t0: float = 0.0,
+                        taper: float = 0.05) -> np.ndarray:
+    """Weights ``[*offsets.shape, nt]`` of a bottom mute along the line t = t0 + |offset|/velocity:
+    1 up to the line, falling as a half cosine to 0 at line + ``taper`` seconds, 0 after —
+    exactly 1 − :func:`top_mute_weights` of the same line.
+
+    With a top mute it makes a time window; alone, placed a little after the first arrivals, it
+    keeps the early arrivals (diving and refracted waves) and drops the later reflections and
+    converted waves — the early-arrival waveform inversion used when the data hold physics the
+    solver lacks (elastic data fitted acoustically). Arguments as :func:`top_mute_weights`.
+    """
+    return 1.0 - top_mute_weights(offsets, dt, nt, velocity, t0, taper)
+
+
+def bottom_mute(data: Any, offsets: Any, dt: float, velocity: float, t0: float = 0.0,
+                taper: float = 0.05) -> Any:
+    """``data`` times :func:`bottom_mute_weights` (linear, differentiable; as :func:`top_mute`)."""
+    _check_any(data)
+    weights = bottom_mute_weights(offsets, dt, data.shape[-1], velocity, t0, taper)
+    try:
+        np.broadcast_shapes(weights.shape, tuple(data.shape))
+    except ValueError:
+        raise ValueError(f"`offsets` of shape {weights.shape[:-1]} do not match the traces of "
+                         f"`data` {tuple(data.shape[:-1])}") from None
+    return data * _as_weights(weights, data)
+
+
+def offset_window(offsets: Any, min_offset: float = 0.0, max_offset: float | None = None
+                  ) -> np.ndarray:
+    """Boolean mask of the traces with ``min_offset`` ≤ |offset| ≤ ``max_offset`` (m; None = no
+    upper limit), for :func:`kill_traces`: the traces outside are dropped on both sides."""
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if not np.isfinite(offsets).all():
+        raise ValueError("`offsets` hold non-finite values")
+    if not (_is_real(min_offset) and math.isfinite(min_offset) and min_offset >= 0):
+        raise ValueError(f"`min_offset` must be a finite distance >= 0 m, got {min_offset!r}")
+    if max_offset is not None and not (_is_real(max_offset) and math.isfinite(max_offset)
+                                       and max_offset > min_offset):
+        raise ValueError(f"`max_offset` must be a finite distance > min_offset = {min_offset:g} "
+                         f"m, got {max_offset!r}")
+    distance = np.abs(offsets)
+    keep = distance >= min_offset
+    return keep if max_offset is None else keep & (distance <= max_offset)
+
+
 def kill_traces(data: Any, live: Any) -> Any:
     """Zero the dead traces: ``live`` is a boolean mask over the traces (``data.shape[:-1]`` or
     broadcastable to it), True = keep. Applied to predicted data too, so that a dead observed trace
@@ -352,12 +397,16 @@ def normalise_traces(data: Any, mode: str = "rms", *, eps: float = 1e-6) -> Any:
 @dataclass(frozen=True)
 class Preprocessing:
     """The preprocessing of one run: observed data onto the modelling time axis, then the steps
-    both sides share, in a fixed order: kill → band → mute → normalise.
+    both sides share, in a fixed order: kill (dead traces and the offset window) → band → mute
+    (top, then bottom) → normalise.
 
     Args:
         dt, nt: the modelling sample interval (s) and number of samples (the survey's).
         f_low, f_high, order: the data band (:func:`band_limit`); both None = no band filter.
         mute_velocity, mute_t0, mute_taper: the top mute (:func:`top_mute`); velocity None = none.
+        bottom_velocity, bottom_t0, bottom_taper: the bottom mute (:func:`bottom_mute`);
+            velocity None = none.
+        min_offset, max_offset: the offset window (:func:`offset_window`, m); 0 and None = all.
         normalise: None, ``"max"`` or ``"rms"`` (:func:`normalise_traces`).
         pad_record: zero-pad observed records shorter than the modelled one (:func:`cut_record`).
     """
@@ -370,6 +419,11 @@ class Preprocessing:
     mute_velocity: float | None = None
     mute_t0: float = 0.0
     mute_taper: float = 0.05
+    bottom_velocity: float | None = None
+    bottom_t0: float = 0.0
+    bottom_taper: float = 0.05
+    min_offset: float = 0.0
+    max_offset: float | None = None
     normalise: str | None = None
     pad_record: bool = False
 
@@ -380,21 +434,42 @@ class Preprocessing:
             _check_band(float(self.dt), self.f_low, self.f_high, self.order)
         if self.mute_velocity is not None:  # validates velocity, t0 and taper on a dummy trace
             top_mute_weights(0.0, self.dt, 2, self.mute_velocity, self.mute_t0, self.mute_taper)
+        if self.bottom_velocity is not None:
+            bottom_mute_weights(0.0, self.dt, 2, self.bottom_velocity, self.bottom_t0,
+                                self.bottom_taper)
+        offset_window(0.0, self.min_offset, self.max_offset)  # validates the window
         if self.normalise is not None and self.normalise not in NORMALISE_MODES:
             raise ValueError(f"`normalise` must be None or one of {', '.join(NORMALISE_MODES)}, "
                              f"got {self.normalise!r}")
 
+    @property
+    def needs_offsets(self) -> str | None:
+        """What needs the traces' offsets (a mute or the offset window), or None."""
+        if self.mute_velocity is not None:
+            return f"the top mute is on (mute_velocity = {self.mute_velocity:g} m/s)"
+        if self.bottom_velocity is not None:
+            return f"the bottom mute is on (bottom_velocity = {self.bottom_velocity:g} m/s)"
+        if self.min_offset > 0 or self.max_offset is not None:
+            return "the offset window is on"
+        return None
+
     def _shared(self, data: Any, offsets: Any, live: Any) -> Any:
+        reason = self.needs_offsets
+        if reason is not None and offsets is None:
+            raise ValueError(f"`offsets` are needed: {reason}")
+        if self.min_offset > 0 or self.max_offset is not None:
+            window = offset_window(offsets, self.min_offset, self.max_offset)
+            live = window if live is None else np.asarray(live) & window
         if live is not None:
             data = kill_traces(data, live)
         if self.f_low is not None or self.f_high is not None:
             data = band_limit(data, self.dt, self.f_low, self.f_high, order=self.order)
         if self.mute_velocity is not None:
-            if offsets is None:
-                raise ValueError(f"`offsets` are needed: the top mute is on "
-                                 f"(mute_velocity = {self.mute_velocity:g} m/s)")
             data = top_mute(data, offsets, self.dt, self.mute_velocity, self.mute_t0,
                             self.mute_taper)
+        if self.bottom_velocity is not None:
+            data = bottom_mute(data, offsets, self.dt, self.bottom_velocity, self.bottom_t0,
+                               self.bottom_taper)
         if self.normalise is not None:
             data = normalise_traces(data, self.normalise)
         return data
@@ -432,6 +507,10 @@ class Preprocessing:
             "filter": "zero-phase Butterworth |H|^2 in the frequency domain (crfwi.signal)"}
         mute = None if self.mute_velocity is None else {
             "velocity": self.mute_velocity, "t0": self.mute_t0, "taper": self.mute_taper}
+        bottom = None if self.bottom_velocity is None else {
+            "velocity": self.bottom_velocity, "t0": self.bottom_t0, "taper": self.bottom_taper}
+        window = None if self.min_offset == 0 and self.max_offset is None else {
+            "min_offset": self.min_offset, "max_offset": self.max_offset}
         return {
             "dt": self.dt, "nt": self.nt,
             "observed_only": ["resample", "cut_record"],
@@ -439,6 +518,7 @@ class Preprocessing:
                          "pass_fraction_of_nyquist": RESAMPLE_PASS,
                          "attenuation_db": RESAMPLE_ATTENUATION_DB},
             "pad_record": self.pad_record,
-            "shared_order": ["kill", "band", "mute", "normalise"],
-            "band": band, "mute": mute, "normalise": self.normalise,
+            "shared_order": ["kill", "band", "mute", "bottom_mute", "normalise"],
+            "offset_window": window, "band": band, "mute": mute, "bottom_mute": bottom,
+            "normalise": self.normalise,
         }

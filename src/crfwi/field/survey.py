@@ -336,7 +336,11 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
     try:
         prep = Preprocessing(dt=dt, nt=nt, f_low=f.f_low or None, f_high=f.f_high or None,
                              mute_velocity=f.mute_velocity or None, mute_t0=f.mute_t0,
-                             mute_taper=f.mute_taper, normalise=f.normalise or None,
+                             mute_taper=f.mute_taper,
+                             bottom_velocity=f.bottom_mute_velocity or None,
+                             bottom_t0=f.bottom_mute_t0, bottom_taper=f.bottom_mute_taper,
+                             min_offset=f.min_offset, max_offset=f.max_offset or None,
+                             normalise=f.normalise or None,
                              pad_record=f.pad_record)
     except ValueError as err:
         raise ConfigError(f"[field] preprocessing: {err}") from None

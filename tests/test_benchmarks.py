@@ -36,7 +36,7 @@ def test_marmousi_constant_protocol_builds(monkeypatch):
 
 
 def test_benchmark_scripts_import():
-    for name in ("solver_overhead", "representation_cost", "calibrate_demo", "marmousi_constant",
+    for name in ("solver_overhead", "representation_cost", "calibrate", "marmousi_constant",
                  "distributed_scaling",
                  "ig_branches", "gradient_sampling", "speed_options", "chevron_like",
                  "chevron_modelling_error", "pml_width"):

@@ -43,7 +43,10 @@ from crfwi.io import RunFolder
 from crfwi.runner import resume_inversion, run_inversion
 
 METHODS = ("ms-fwi", "siren", "ig")
-KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.json")
+KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.json", "model.npy")
+#: Depth bands (m below the datum) of the MSE-by-depth rows: the water, then the zones the
+#: diving waves reach well, barely and not at all (their turning depth at 8.1 km offset ~2.3 km).
+DEPTH_BANDS_M = ((0.0, 450.0), (450.0, 1500.0), (1500.0, 2250.0), (2250.0, float("inf")))
 
 
 def _overrides(method: str, record: dict, args) -> list[str]:
@@ -125,6 +128,31 @@ def well_rms_within(qc: dict, window: tuple[float, float]) -> dict:
     return {"initial": rms("initial"), "final": rms("final")}
 
 
+def _depth_axis(run: Path) -> tuple[float, float]:
+    """(depth of row 0, spacing) in metres from the run's resolved config."""
+    import tomllib
+
+    config = tomllib.loads((run / "config.resolved.toml").read_text())
+    spacing = float(config["model"]["spacing"])
+    origin = config.get("field", {}).get("origin") or [spacing]
+    return float(origin[0]), spacing
+
+
+def mse_by_depth(run: Path, truth: Path) -> dict:
+    """MSE ((km/s)²) of the initial and final models against the truth in each of
+    :data:`DEPTH_BANDS_M` (row k at depth z0 + k·spacing, from the run's config)."""
+    true = np.load(truth, allow_pickle=False).astype(np.float64) / 1000.0
+    z0, spacing = _depth_axis(run)
+    depth = z0 + np.arange(true.shape[0]) * spacing
+    out = {}
+    for label, name in (("initial", "initial.npy"), ("final", "model.npy")):
+        model = np.load(run / name, allow_pickle=False).astype(np.float64) / 1000.0
+        bands = {f"{lo:g}-{hi:g}": (depth > lo) & (depth <= hi) for lo, hi in DEPTH_BANDS_M}
+        out[label] = {key: float(np.mean((model - true)[rows] ** 2)) if rows.any() else None
+                      for key, rows in bands.items()}  # None: the grid does not reach the band
+    return out
+
+
 def summarise(run: Path, truth: Path) -> dict:
     metrics = json.loads((run / "metrics.json").read_text())
     qc = json.loads((run / "qc.json").read_text()) if (run / "qc.json").is_file() else {}
@@ -139,6 +167,7 @@ def summarise(run: Path, truth: Path) -> dict:
             "well_rms": {"initial": metrics["initial"].get("well_rms"),
                          "final": metrics.get("well_rms")},
             "well_rms_paper_window": well_rms_within(qc, PAPER_WELL_WINDOW_M),
+            "mse_by_depth": mse_by_depth(run, truth),
             "truth": {label: {k: scores[label][k] for k in keep} for label in scores}}
 
 

@@ -261,8 +261,24 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
     assert [(r["run"], r["wavelet"]) for r in summary["runs"]] == [
         ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
-    assert bench._run_name("ig", bench.argparse.Namespace(wavelet="file", normalise="rms")) == "ig-rms"
+    names = dict(wavelet="file", normalise=None, early=None, max_offset=0.0)
+    assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "normalise": "rms"})) == "ig-rms"
+    assert bench._run_name("ig", bench.argparse.Namespace(
+        **{**names, "early": [2600.0, 1.5, 0.4], "max_offset": 6000.0})) == "ig-early-offset6000"
     assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
+    assert (tmp_path / "sum" / "ig-estimate" / "model.npy").is_file()
+    depth = summary["runs"][2]["mse_by_depth"]
+    assert set(depth["final"]) == {"0-450", "450-1500", "1500-2250", "2250-inf"}
+    # Run folders are scratch: the committed summary keeps the rows of runs no longer there.
+    import shutil
+    shutil.rmtree(folder / "runs" / "ig-estimate")
+    assert bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "2",
+                       "--early", "1500", "0.3", "0.1", "--summaries", str(tmp_path / "sum"),
+                       "--quiet"]) == 0
+    summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
+    assert [r["run"] for r in summary["runs"]] == ["ms-fwi", "ig", "ig-early", "ig-estimate"]
+    early = json.loads((tmp_path / "sum" / "ig-early" / "data.json").read_text())
+    assert early["preprocessing"]["bottom_mute"] == {"velocity": 1500.0, "t0": 0.3, "taper": 0.1}
     assert bench.main(["--folder", str(folder), "--methods", "pixle"]) == 2
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from crfwi import zoo
+from crfwi.models import zoo
 from crfwi.field.acquisition import FieldData
 from crfwi.field.segy import write_data_segy
 from crfwi.geometry import Grid, Survey

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from crfwi.datadir import DataAbsent, manifest_entry, read_manifest
+from crfwi.models.datadir import DataAbsent, manifest_entry, read_manifest
 
 
 def _write(folder, manifest) -> None:

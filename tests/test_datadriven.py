@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import metrics, signal, zoo
+from crfwi import metrics, signal
+
+from crfwi.models import zoo
 from crfwi.config import config_from_dict
 from crfwi.datadriven import dataset as ds
 from crfwi.datadriven import evaluate as ev

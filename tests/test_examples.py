@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from crfwi import zoo
+from crfwi.models import zoo
 from crfwi.cli import main
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))

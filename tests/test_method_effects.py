@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import diagnostics, zoo
+from crfwi import diagnostics
+
+from crfwi.models import zoo
 from crfwi.config import load_config
 from crfwi.geometry import Grid
 from crfwi.representations import VelocityModel, available, build

@@ -1,4 +1,4 @@
-"""OpenFWI maps by name (crfwi.openfwi), on a made-up stack and, when present, the real ones."""
+"""OpenFWI maps by name (crfwi.models.openfwi), on a made-up stack and, when present, the real ones."""
 
 import json
 import os
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crfwi import openfwi, zoo
+from crfwi.models import openfwi, zoo
 from crfwi.config import ConfigError, load_config
 from crfwi.experiment import build_experiment
 from crfwi.geometry import Grid

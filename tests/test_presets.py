@@ -5,7 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from crfwi import presets, zoo
+from crfwi import presets
+
+from crfwi.models import zoo
 from crfwi.cli import main
 from crfwi.config import ConfigError, config_from_dict, config_to_dict, load_config
 from crfwi.experiment import build_experiment

@@ -1,4 +1,4 @@
-"""Tests for crfwi.zoo: procedural generators, benchmark loading/resampling, initial models."""
+"""Tests for crfwi.models.zoo: procedural generators, benchmark loading/resampling, initial models."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crfwi import zoo
+from crfwi.models import zoo
 from crfwi.geometry import Grid
 
 PROCEDURAL = ["layered", "faulted", "salt_body", "flatvel", "curvevel", "flatfault", "curvefault"]
@@ -294,7 +294,7 @@ def test_linear_initial_model(true_model: tuple[np.ndarray, Grid]) -> None:
 def test_constant_initial_model(true_model: tuple[np.ndarray, Grid]) -> None:
     true, grid = true_model
     m0 = zoo.initial_model(true, grid, "constant")
-    assert np.allclose(m0, true.mean())  # the mean reading (crfwi.zoo.CONSTANT_READINGS)
+    assert np.allclose(m0, true.mean())  # the mean reading (crfwi.models.zoo.CONSTANT_READINGS)
     assert np.all(zoo.initial_model(true, grid, "constant", constant="minimum") == true.min())
     assert np.all(zoo.initial_model(true, grid, "constant", value=2000.0) == 2000.0)
 

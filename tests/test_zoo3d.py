@@ -1,4 +1,4 @@
-"""Tests for crfwi.zoo3d: the 3-D Overthrust stand-in, the real-volume reader and 3-D starts."""
+"""Tests for crfwi.models.zoo3d: the 3-D Overthrust stand-in, the real-volume reader and 3-D starts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from crfwi import zoo3d
+from crfwi.models import zoo3d
 from crfwi.geometry3d import Grid3D
 
 GRID = Grid3D(30, 24, 40, 100.0)

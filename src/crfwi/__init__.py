@@ -31,7 +31,7 @@ from .representations import Representation, VelocityModel  # noqa: E402
 from .representations import available as available_methods  # noqa: E402
 from .representations import build as build_representation  # noqa: E402
 from .runner import RunResult, resume_inversion, run_inversion  # noqa: E402
-from .zoo import initial_model, list_models, load_model, water_mask  # noqa: E402
+from .models.zoo import initial_model, list_models, load_model, water_mask  # noqa: E402
 
 __all__ = [
     "__version__",

@@ -164,8 +164,8 @@ def _launch_ranks(args: argparse.Namespace, overrides: list[str], budget: int | 
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from .datadir import resolve_data_dir
-    from .zoo import list_models
+    from .models.datadir import resolve_data_dir
+    from .models.zoo import list_models
 
     data_dir = resolve_data_dir(args.data_dir)
     print(f"data directory: {data_dir or '(not set: use --data-dir or CRFWI_DATA_DIR)'}")

@@ -52,7 +52,7 @@ class ModelSection:
 
     3-D (issue 15): ``ny`` > 0 cells along the crossline y makes the run 3-D, on a
     ``[nz, ny, nx]`` grid of one ``spacing`` on every axis; it needs a 3-D ``name``
-    (``thrust_fold3d``, ``overthrust3d``: crfwi.zoo3d) and ``nz``/``nx``/``spacing``;
+    (``thrust_fold3d``, ``overthrust3d``: crfwi.models.zoo3d) and ``nz``/``nx``/``spacing``;
     ``origin`` and ``window`` then read [z, y, x] and [depth, y width, x width].
     """
 
@@ -120,10 +120,10 @@ class DataSection:
 
 @dataclass
 class InitialSection:
-    """The initial model m0: ``kind`` = smooth | linear | constant | file (see crfwi.zoo);
+    """The initial model m0: ``kind`` = smooth | linear | constant | file (see crfwi.models.zoo);
     ``sigma`` (smooth) in metres; ``v_top``/``v_bottom`` (linear) 0 = from the true model;
     ``constant`` = mean | minimum: which velocity a ``constant`` m0 takes when ``value`` is 0
-    (the true model's mean, the default, or its minimum; crfwi.zoo.CONSTANT_READINGS);
+    (the true model's mean, the default, or its minimum; crfwi.models.zoo.CONSTANT_READINGS);
     ``path`` (file): a ``.npy`` of real numbers, shape [nz, nx], finite and positive (m/s)."""
 
     kind: str = "smooth"

@@ -46,7 +46,7 @@ def _scales() -> tuple[str, ...]:
 
 def _check_model_name(name: Any) -> str:
     """A zoo name or an OpenFWI map ``openfwi:<family>:<k>`` (its family is checked on reading)."""
-    from . import zoo
+    from .models import zoo
 
     if not isinstance(name, str):
         raise ValueError(f"must be a model name (text), got {name!r}")
@@ -61,13 +61,13 @@ def _check_model_name(name: Any) -> str:
 
 
 def _models3d() -> tuple[str, ...]:
-    from . import zoo3d
+    from .models import zoo3d
 
     return zoo3d.MODELS3D
 
 
 def _initial_kinds() -> tuple[str, ...]:
-    from . import zoo
+    from .models import zoo
 
     return zoo.INITIAL_KINDS + FIELD_INITIAL_KINDS
 
@@ -77,7 +77,7 @@ FIELD_INITIAL_KINDS = ("well",)
 
 
 def _constant_readings() -> list[str]:
-    from . import zoo
+    from .models import zoo
 
     return list(zoo.CONSTANT_READINGS)
 
@@ -344,7 +344,7 @@ def _courant(c) -> str | None:
     return None
 
 
-# Which options each initial model kind takes (crfwi.zoo.initial_model refuses the others by their
+# Which options each initial model kind takes (crfwi.models.zoo.initial_model refuses the others by their
 # bare names; here the user reads the key and the kind). Not initial.constant: run folders from
 # before the mean became its default record "minimum" with every kind, and must still load.
 _INITIAL_OPTIONS = {"v_top": ("linear",), "v_bottom": ("linear",), "value": ("constant",),

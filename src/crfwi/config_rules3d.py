@@ -1,7 +1,7 @@
 """The config rules of 3-D runs (issue 15): the two 3-D fields and the checks between fields.
 
 A run is 3-D when ``model.ny`` > 0: the grid is ``[nz, ny, nx]`` (one ``model.spacing`` on every
-axis), the model a 3-D one (:data:`crfwi.zoo3d.MODELS3D`) and the survey a ``survey.shot_grid``
+axis), the model a 3-D one (:data:`crfwi.models.zoo3d.MODELS3D`) and the survey a ``survey.shot_grid``
 of shots recorded on the surface (:meth:`crfwi.geometry3d.Survey3D.surface_grid`). The 2-D rules
 (:mod:`crfwi.config_rules`) apply unchanged; :func:`check_dimensions` adds what only makes sense
 in one dimension or the other, and places shots and receivers inside the 3-D model before anything
@@ -45,7 +45,7 @@ NOT_IN_3D = {
     "survey.first_shot": "a 3-D shot grid is centred on the surface",
     "data.shots": "it decimates a line of shots; use a smaller survey.shot_grid or "
                   "inversion.shots_per_iteration",
-    "inversion.fix_water": "the water mask is 2-D (crfwi.zoo.water_mask) and the 3-D models have "
+    "inversion.fix_water": "the water mask is 2-D (crfwi.models.zoo.water_mask) and the 3-D models have "
                            "no water layer",
     "output.ntk_every": "the wave-based NTK monitor (crfwi.ntk) is written for 2-D models",
 }
@@ -95,7 +95,7 @@ def check_dimensions(c) -> str | None:
     """The checks between fields that tell 2-D and 3-D runs apart (a CROSS_CHECKS entry)."""
     from . import methods
     from .config_rules import _changed
-    from .zoo3d import INITIAL_KINDS3D, MODELS3D
+    from .models.zoo3d import INITIAL_KINDS3D, MODELS3D
 
     m = c.model
     if not is_3d(c):

@@ -1,6 +1,6 @@
 """The main job (``crfwi demo`` / ``make demo``): conventional FWI and IG-FWI on an embedded model.
 
-No downloads: the true model is the seeded ``faulted`` generator of :mod:`crfwi.zoo` on a
+No downloads: the true model is the seeded ``faulted`` generator of :mod:`crfwi.models.zoo` on a
 1 km × 3 km section. Three runs, each an ordinary run folder below the demo folder (metrics,
 history, figures, checkpoint — all there to inspect or resume):
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from . import methods, misfits, openfwi, regularizers, representations, resources, signal, zoo
+from . import methods, misfits, regularizers, representations, resources, signal
+from .models import openfwi, zoo
 from .config import ConfigError, RunConfig
 from .config_rules3d import is_3d
 from .geometry import Grid, Survey

@@ -12,7 +12,7 @@ import numpy as np
 
 from .config import ConfigError, RunConfig
 from .geometry3d import Grid3D, Survey3D
-from .zoo3d import OVERTHRUST3D_KEY, initial_model3d, load_model3d
+from .models.zoo3d import OVERTHRUST3D_KEY, initial_model3d, load_model3d
 
 __all__ = ["build_grid_and_true_model3d", "build_survey3d", "build_initial_model3d",
            "receiver_count3d", "shot_count3d"]
@@ -67,7 +67,7 @@ def build_survey3d(config: RunConfig, grid: Grid3D) -> Survey3D:
 
 
 def build_initial_model3d(config: RunConfig, true_model: np.ndarray, grid: Grid3D) -> np.ndarray:
-    """The ``[initial]`` start on the 3-D grid (:func:`crfwi.zoo3d.initial_model3d`)."""
+    """The ``[initial]`` start on the 3-D grid (:func:`crfwi.models.zoo3d.initial_model3d`)."""
     init = config.initial
     try:
         return initial_model3d(

@@ -287,7 +287,7 @@ def nmse(model: Any, true: Any, *, mask: Any = None) -> float:
     the cell count), i.e. ``mse / var(m_true)``, ``1 - R^2``: it is dimensionless, unchanged by the
     unit (m/s or km/s) and by a constant added to both models, 0 for a perfect model and exactly 1
     for the constant model at the true mean (the paper's "constant" start, see
-    :data:`crfwi.zoo.CONSTANT_READINGS`). Dividing by ``||m_true||^2`` instead would be
+    :data:`crfwi.models.zoo.CONSTANT_READINGS`). Dividing by ``||m_true||^2`` instead would be
     ``rel_error ** 2``, already reported, and tiny for any sensible model: the 2-D Overthrust
     slice smoothed by 250 m scores 0.005, so Table 6's 0.10-0.15 after 500 smooth-start
     iterations would mean the inversions made the model 20-30 times worse. With this reading the

@@ -207,7 +207,7 @@ def marmousi_trace(*, x: float = 5000.0, spacing: float = SPACING, data_dir=None
     """One Marmousi column at lateral position ``x`` (m), resampled to ``spacing`` (m): the true
     model ``[nz]`` m/s and its ``Grid(nz, 1, spacing)``. Needs the benchmark file
     ($CRFWI_DATA_DIR); the paper does not say which trace, the default is the model's centre."""
-    from . import zoo
+    from .models import zoo
 
     _, file_grid = zoo.load_model("marmousi", None, data_dir=data_dir)
     nz = int(file_grid.extent[0] // spacing) + 1

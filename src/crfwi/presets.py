@@ -11,7 +11,7 @@ is exactly the 751 × 2301 Marmousi (4 m) taken every 8th sample, and 94 × 401 
 Overthrust slice (25 m) every 2nd, sizes no crop at the stated spacing explains — i.e. the
 geology is *scaled* (9.2 × 3 km of Marmousi become 4.32 × 1.41 km). A preset therefore
 names a window of the file (``model.origin`` + ``model.window``, metres of the file) that is
-resampled onto the preset's grid (anti-aliased, bilinear; :func:`crfwi.zoo.load_model`), and
+resampled onto the preset's grid (anti-aliased, bilinear; :func:`crfwi.models.zoo.load_model`), and
 the grid's own spacing is what the wave solver uses.
 
 **Scales.** ``paper``: the paper's grid, spacing, frequency, dt and samples. ``cpu``: the same
@@ -29,12 +29,12 @@ than every final of the paper's BP-smooth column (0.048–0.100); at 300 m it st
 (paper grid) / 0.135 (cpu grid), above all of them; ``linear`` = a 1-D gradient from the true model's minimum (the water or top velocity)
 at the surface to the mean of its bottom row; ``constant`` = the true model's mean everywhere
 (``initial.constant = "minimum"``: its minimum, the water velocity; the mean fits the paper's
-numbers, crfwi.zoo.CONSTANT_READINGS). The water layer, where there is one, is kept fixed (``fix_water``).
+numbers, crfwi.models.zoo.CONSTANT_READINGS). The water layer, where there is one, is kept fixed (``fix_water``).
 
 **OpenFWI** (PAPER.md §4.4): OpenFWI's own acquisition (Deng et al. 2022): a 70 × 70 map at
 10 m, 5 sources evenly from the first to the last column (cells 0, 17, 34, 52, 69) and 70
 receivers every 10 m, both one cell deep, 15 Hz Ricker, 1 ms, 1000 samples, absorbing on all
-sides. The map is named ``--set model.name=openfwi:curvevel_a:17`` (:mod:`crfwi.openfwi`); it is
+sides. The map is named ``--set model.name=openfwi:curvevel_a:17`` (:mod:`crfwi.models.openfwi`); it is
 used on its own grid. Bounds 1400–4900 m/s hold OpenFWI's 1500–4500 m/s range with margin.
 
 **Salt.** The SEG/EAGE salt model is not freely redistributable and the data directory here has
@@ -160,7 +160,7 @@ def get(name: str):
 
 
 def _file_available(model: str, data_dir: str | None) -> bool:
-    from . import zoo
+    from .models import zoo
 
     try:
         return any(info.name == model and info.present for info in zoo.list_models(data_dir))

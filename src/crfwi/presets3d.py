@@ -12,7 +12,7 @@ that the paper's grid is the whole benchmark resampled: the 801 × 801 × 187 SE
 25 m (20 × 20 × 4.65 km) scaled onto the grid (``model.window``), the grid's own spacing then
 used by the solver. The volume is not shipped and was not obtainable here; without an
 ``overthrust3d`` entry in the data directory's ``models.json`` the preset uses the procedural
-``thrust_fold3d`` stand-in (:mod:`crfwi.zoo3d`, the same geology at any resolution) and says so
+``thrust_fold3d`` stand-in (:mod:`crfwi.models.zoo3d`, the same geology at any resolution) and says so
 in ``note``, which every run output carries, as the salt preset does.
 
 **cpu scale** (the 2-D presets' rules): the same extent, aperture and record length on a grid
@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import ConfigError
-from .datadir import DataAbsent, resolve_data_dir
+from .models.datadir import DataAbsent, resolve_data_dir
 
 __all__ = ["Scale3D", "Preset3D", "PRESETS3D", "preset_data3d"]
 
@@ -113,7 +113,7 @@ PRESETS3D: dict[str, Preset3D] = {p.name: p for p in (
 def _volume_available(data_dir: str | None) -> bool:
     """Whether the data directory names the real volume. A present but broken entry counts as
     present, so that building the run reports what is wrong with it instead of a stand-in."""
-    from . import zoo3d
+    from .models import zoo3d
 
     try:
         zoo3d._overthrust_entry(resolve_data_dir(data_dir))

@@ -13,7 +13,7 @@ subpackage rebuilds the baseline from its published recipe and trains it on crfw
   to [-1, 1]). At OpenFWI's width (32) it has OpenFWI's 24.4 M parameters; the CPU default is
   width 8, 1.53 M parameters: a **scaled-down** InversionNet.
 * :mod:`.dataset` — the training maps are crfwi's procedural OpenFWI-*like* generators
-  (:func:`crfwi.zoo.flatvel`, ``curvevel``, ``flatfault``, ``curvefault``), not OpenFWI's maps;
+  (:func:`crfwi.models.zoo.flatvel`, ``curvevel``, ``flatfault``, ``curvefault``), not OpenFWI's maps;
   their data come from crfwi's own solver with OpenFWI's acquisition, the same operator as the
   CR-FWI OpenFWI runs; noise is drawn at training time with the CR-FWI runs' definition (k·σ0).
 * :mod:`.train` — L1 loss and AdamW as OpenFWI, sized for a CPU (batch 32, lr 1e-3, cosine

@@ -10,7 +10,7 @@ here, the same as every crfwi run). The solver is :class:`crfwi.physics.WaveSolv
 ``max_vel`` = 4900 m/s, the upper velocity bound of the CR-FWI OpenFWI runs, so the data are what
 those runs' forward operator gives for the same map (same deepwave time step, PML and wavelet).
 
-**Maps**: :func:`crfwi.procedural.flatvel`, ``curvevel``, ``flatfault``, ``curvefault`` (2-5 layers,
+**Maps**: :func:`crfwi.models.procedural.flatvel`, ``curvevel``, ``flatfault``, ``curvefault`` (2-5 layers,
 velocities uniform in OpenFWI's 1500-4500 m/s, increasing with depth). Map ``i`` of family ``f``
 (position ``f`` in :data:`FAMILIES`) has zoo seed ``seed + 100_000 · f + i``: different families
 never share a random stream. Training maps are ``i < n_train``, validation maps the next ``n_val``
@@ -39,7 +39,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .. import io, procedural
+from .. import io
+from ..models import procedural
 from ..geometry import Grid, Survey
 from ..physics import WaveSolver
 
@@ -47,7 +48,7 @@ __all__ = ["FAMILIES", "Acquisition", "DatasetSpec", "openfwi_solver", "simulate
            "generate", "load", "normalise_velocity", "denormalise_velocity", "add_noise_batch",
            "DataScale", "V_MIN", "V_MAX", "MAX_VEL", "write_npz", "spec_of"]
 
-#: The procedural families (crfwi.procedural), in the order that sets their seed offsets.
+#: The procedural families (crfwi.models.procedural), in the order that sets their seed offsets.
 FAMILIES: dict[str, Callable[..., np.ndarray]] = {
     "flatvel": procedural.flatvel, "curvevel": procedural.curvevel,
     "flatfault": procedural.flatfault, "curvefault": procedural.curvefault,

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import io, metrics, openfwi, signal
+from .. import io, metrics, signal
+from ..models import openfwi
 from . import dataset as ds
 from .network import InversionNet
 from .train import load_network
@@ -81,7 +82,7 @@ def openfwi_stacks(data_dir: str | Path | None, families: list[str] | None = Non
                    n_maps: int | None = None,
                    indices: list[int] | None = None) -> dict[str, tuple[np.ndarray, list[int]]]:
     """The real OpenFWI maps ``{family: ([n, nz, nx] m/s, their indices)}`` of ``data_dir``
-    (default ``$CRFWI_DATA_DIR``; read by :mod:`crfwi.openfwi`); ``{}`` when it holds none.
+    (default ``$CRFWI_DATA_DIR``; read by :mod:`crfwi.models.openfwi`); ``{}`` when it holds none.
     ``n_maps`` keeps the first maps of each stack, ``indices`` those maps (e.g. 0, 33, 66: the
     ``paper-openfwi`` sweep's)."""
     held = openfwi.families(data_dir)

@@ -49,7 +49,8 @@ import numpy as np
 import scipy.signal
 import torch
 
-from .. import metrics, signal, zoo
+from .. import metrics, signal
+from ..models import zoo
 from ..geometry import Grid
 
 __all__ = ["MakeDataSpec", "SCALES", "spec_for", "elastic_parameters", "airgun_wavelet",
@@ -249,7 +250,7 @@ def streamer(spec: MakeDataSpec, width: float) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------------------------------------
 def _earth(spec: MakeDataSpec, data_dir) -> tuple[np.ndarray, np.ndarray, Grid]:
-    """Vp on the elastic grid (rows at depth (k + 1/2) h; crfwi.zoo's resampling) and its water
+    """Vp on the elastic grid (rows at depth (k + 1/2) h; crfwi.models.zoo's resampling) and its water
     cells: above the file's seabed (its first non-water sample per column, less half a sample),
     set to the water velocity exactly."""
     (depth, width), h = spec.window, spec.spacing

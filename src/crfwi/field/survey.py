@@ -38,7 +38,7 @@ import torch
 from .. import signal
 from ..config import ConfigError, RunConfig
 from ..geometry import Grid, Survey
-from ..initial_models import load_initial_file
+from ..models.initial_models import load_initial_file
 from ..physics import SolverOptions, WaveSolver
 from .acquisition import FieldData, GridAcquisition, map_to_grid
 from .preprocess import Preprocessing

@@ -3,7 +3,7 @@
 Their geometry is defined in coordinates normalised by the grid's physical extent, so the same
 seed gives the same geology at another resolution (up to the sampling of its interfaces). Each
 generator is ``fn(grid, *, seed=0, **options) -> [nz, nx]`` float32 m/s, registered by name in
-:data:`GENERATORS`; :func:`crfwi.zoo.load_model` is the usual way in.
+:data:`GENERATORS`; :func:`crfwi.models.zoo.load_model` is the usual way in.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .geometry import Grid
+from ..geometry import Grid
 
 __all__ = ["GENERATORS", "WATER_VELOCITY", "V_MIN", "V_MAX", "check_options", "layered",
            "faulted", "salt_body", "flatvel", "curvevel", "flatfault", "curvefault"]

@@ -9,11 +9,11 @@ variable ``CRFWI_DATA_DIR`` -- that holds the ``.npy`` files and a ``models.json
 (name -> ``{file, shape, dz_m, dx_m, vmin, vmax, model, ...}``, or ``null`` for a model whose file
 could not be obtained). See ``shared/models/PROVENANCE.md`` for where each file came from.
 
-*Procedural* models (:mod:`crfwi.procedural`) are generated on any grid, deterministically per
-``seed``; *OpenFWI maps* (:mod:`crfwi.openfwi`) are read from the data directory's stacks.
+*Procedural* models (:mod:`crfwi.models.procedural`) are generated on any grid, deterministically per
+``seed``; *OpenFWI maps* (:mod:`crfwi.models.openfwi`) are read from the data directory's stacks.
 
-*Initial models* (:mod:`crfwi.initial_models`: ``smooth``, ``linear``, ``constant``, ``file``)
-are re-exported here with the generators, so ``crfwi.zoo`` stays the one place to import from.
+*Initial models* (:mod:`crfwi.models.initial_models`: ``smooth``, ``linear``, ``constant``, ``file``)
+are re-exported here with the generators, so ``crfwi.models.zoo`` stays the one place to import from.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from . import openfwi
 from .datadir import DATA_DIR_ENV, MANIFEST, DataAbsent, manifest_entry, resolve_data_dir  # noqa: F401
-from .geometry import Grid
+from ..geometry import Grid
 from .initial_models import (CONSTANT_READINGS, INITIAL_KINDS, initial_model,  # noqa: F401
                              read_initial_file, water_mask)
 from .procedural import (GENERATORS, V_MAX, V_MIN, WATER_VELOCITY, check_options,  # noqa: F401
@@ -269,7 +269,7 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
     ``flatfault``, ``curvefault``) need ``grid`` and return ``generator(grid, seed=seed,
     **generator_options)``; ``origin`` does not apply to them.
 
-    OpenFWI maps (``openfwi:<family>:<k>``, :mod:`crfwi.openfwi`) are read from the data
+    OpenFWI maps (``openfwi:<family>:<k>``, :mod:`crfwi.models.openfwi`) are read from the data
     directory's stacks on their own 10 m grid (``grid`` may be given only if it is that grid).
 
     Benchmark models (``marmousi``, ``marmousi2``, ``overthrust``, ``bp2004``, ``salt``) are read

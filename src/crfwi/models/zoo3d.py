@@ -13,7 +13,7 @@ see :mod:`crfwi.geometry3d`), its first sample at z = y = x = 0 m, on a
   (:func:`thrust_fold3d`). Its note always begins ``"STAND-IN:"``; carry it into every output.
 
 :func:`initial_model3d` builds the smooth / linear / constant / file starts of 3-D runs with the
-same definitions as the 2-D :func:`crfwi.zoo.initial_model`, one axis more.
+same definitions as the 2-D :func:`crfwi.models.zoo.initial_model`, one axis more.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .geometry3d import Grid3D
+from ..geometry3d import Grid3D
 from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
 from .initial_models import CONSTANT_READINGS, read_initial_file
 
@@ -285,7 +285,7 @@ def _interp(a: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
 
 def _resample3d(volume: np.ndarray, spacing: tuple[float, float, float], counts, steps, origin,
                 path: Path) -> np.ndarray:
-    """The 2-D rule of :func:`crfwi.zoo.load_model`, per axis: a Gaussian anti-alias of std
+    """The 2-D rule of :func:`crfwi.models.zoo.load_model`, per axis: a Gaussian anti-alias of std
     ``(r - 1) / 2`` file samples when coarsening by ``r``, then (tri)linear interpolation."""
     positions = []
     for axis, (n, step, start, file_step) in enumerate(zip(counts, steps, origin, spacing)):
@@ -414,7 +414,7 @@ def initial_model3d(true, grid3d: Grid3D, kind: str, *,
     * ``"linear"``: ``v(z) = v_top + (v_bottom - v_top) * z / z_max`` in every column; defaults
       ``v_top = true.min()``, ``v_bottom`` = mean of the bottom depth slice.
     * ``"constant"``: ``value``, else the true volume's mean (``constant="mean"``, default) or
-      minimum (``"minimum"``), as :data:`crfwi.zoo.CONSTANT_READINGS`.
+      minimum (``"minimum"``), as :data:`crfwi.models.zoo.CONSTANT_READINGS`.
     * ``"file"``: the ``.npy`` at ``path``, which must be ``grid3d.shape``, finite and positive.
     """
     if kind not in INITIAL_KINDS3D:

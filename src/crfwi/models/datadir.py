@@ -4,7 +4,7 @@ Real benchmark models (Marmousi, BP 2004, the OpenFWI stacks, a 3-D Overthrust v
 shipped with crfwi; a user points ``$CRFWI_DATA_DIR`` (or a ``data_dir`` setting) at a folder
 holding them and a ``models.json`` that maps each key to an entry (``file``, ``shape``,
 ``dz_m``, ``dx_m``, …; ``null`` for a model known but absent). This module reads that manifest
-for every loader (:mod:`crfwi.zoo`, :mod:`crfwi.zoo3d`, :mod:`crfwi.openfwi`), which add what
+for every loader (:mod:`crfwi.models.zoo`, :mod:`crfwi.models.zoo3d`, :mod:`crfwi.models.openfwi`), which add what
 to do instead (a procedural stand-in, a download address) to its messages.
 
 Two kinds of failure are kept apart: :class:`DataAbsent` (no directory, no manifest, no entry or

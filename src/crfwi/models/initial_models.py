@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-from .geometry import Grid
+from ..geometry import Grid
 from .procedural import WATER_VELOCITY
 
 __all__ = ["initial_model", "INITIAL_KINDS", "CONSTANT_READINGS", "read_initial_file",

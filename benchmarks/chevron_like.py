@@ -68,17 +68,67 @@ def _overrides(method: str, record: dict, args) -> list[str]:
                  f"field.bottom_mute_taper={taper}"]
     if args.max_offset:
         sets.append(f"field.max_offset={args.max_offset}")
+    if args.max_depth:
+        sets.append(f"inversion.max_depth={max_depth_of(args.max_depth, record, args.folder)}")
     return sets
+
+
+def turning_depth(depth: np.ndarray, velocity: np.ndarray, offset: float) -> float:
+    """Depth (m) at which the ray that emerges at ``offset`` turns in the 1-D model
+    ``velocity(depth)``, linear between the samples and constant above the first (source and
+    receiver at the surface). Each linear piece bends a ray along a circle, so the horizontal
+    distance X(p) of ray parameter p is exact piece by piece (Δx = (√(1−p²v_a²) − √(1−p²v_b²))
+    / (p g), constant pieces p v dz / √(1−p²v²)) and continuous; p is found by bisection.
+    ValueError when the deepest ray emerges short of ``offset``."""
+    z = np.concatenate([[0.0], np.asarray(depth, float)])
+    v = np.concatenate([[float(velocity[0])], np.asarray(velocity, float)])
+    if np.any(np.diff(v) < 0) or np.any(np.diff(z) <= 0):
+        raise ValueError("turning_depth needs depths increasing and velocity not decreasing")
+
+    def travel(p: float) -> tuple[float, float]:
+        """(X, turning depth) of ray parameter p; X = inf when it never turns in the model."""
+        x = 0.0
+        for k in range(len(z) - 1):
+            va, vb, dz = v[k], v[k + 1], z[k + 1] - z[k]
+            ca = np.sqrt(max(0.0, 1 - (p * va) ** 2))
+            if vb == va:
+                if p * va >= 1:
+                    return 2 * x, z[k]
+                x += p * va * dz / ca
+                continue
+            g = (vb - va) / dz
+            if p * vb >= 1:  # turns inside this piece
+                return 2 * (x + ca / (p * g)), z[k] + (1 / p - va) / g
+            x += (ca - np.sqrt(1 - (p * vb) ** 2)) / (p * g)
+        return np.inf, z[-1]
+
+    lo, hi = 1.0 / v.max(), 1.0 / v.min()  # X(lo) deepest ray, X(hi) = 0
+    if travel(lo * (1 + 1e-12))[0] < offset:
+        raise ValueError(f"the deepest ray of the 1-D model emerges short of {offset:.0f} m")
+    for _ in range(200):  # X falls as p rises
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if travel(mid)[0] > offset else (lo, mid)
+    return float(travel(hi)[1])
+
+
+def max_depth_of(text: str, record: dict, folder: Path) -> float:
+    """``--max-depth``: metres, or ``diving`` = the turning depth of the longest offset's diving
+    ray in the 1-D initial model (``initial_1d.csv``), the deepest the transmitted waves reach."""
+    if text != "diving":
+        return float(text)
+    table = np.loadtxt(Path(folder) / "initial_1d.csv", delimiter=",", skiprows=1)
+    return turning_depth(table[:, 0], table[:, 1], max(record["acquisition"]["offsets_m"]))
 
 
 def _run_name(method: str, args) -> str:
     """The run folder's (and summary's) name: the method, then ``-estimate`` with the estimated
     wavelet, ``-rms`` / ``-max`` with trace normalisation, ``-early`` with the early-arrival
-    window and ``-offsetX`` with a maximum offset."""
+    window, ``-offsetX`` with a maximum offset and ``-depth-D`` with a depth limit."""
     return (method + ("-estimate" if args.wavelet == "estimate" else "")
             + (f"-{args.normalise}" if args.normalise else "")
             + ("-early" if args.early else "")
-            + (f"-offset{args.max_offset:g}" if args.max_offset else ""))
+            + (f"-offset{args.max_offset:g}" if args.max_offset else "")
+            + (f"-depth-{args.max_depth}" if args.max_depth else ""))
 
 
 def _finished_runs(folder: Path) -> list[str]:
@@ -212,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(field.bottom_mute_*; runs/<method>-early)")
     parser.add_argument("--max-offset", type=float, default=0.0,
                         help="drop traces beyond this |offset| (m) on both sides (field.max_offset)")
+    parser.add_argument("--max-depth", default="",
+                        help="keep the model below this depth (m) at the start "
+                             "(inversion.max_depth), or 'diving': the turning depth of the "
+                             "longest offset's ray in the 1-D start (runs/<method>-depth-…)")
     parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quiet", action="store_true")

@@ -73,6 +73,7 @@ OUT_OF_RANGE = {
     "inversion.regularizer_options": None, "inversion.bands": [0.0],
     "inversion.band_iterations": -1, "inversion.vmin": -1.0, "inversion.vmax": -1.0,
     "inversion.bound_gradient": "clamp", "inversion.fix_water": None,
+    "inversion.max_depth": -1.0,
     "output.metrics_every": 0, "output.checkpoint_every": -3, "output.ntk_every": -1,
     "output.ntk_eigs": 0, "output.figures": None, "output.progress": None,
     "field.data": "line.txt", "field.zero_scalar_as_one": None, "field.endian": "middle",

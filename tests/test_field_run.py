@@ -215,6 +215,18 @@ def test_a_window_in_the_config_masks_both_sides(line):
     assert record["preprocessing"]["offset_window"]["max_offset"] == 60.0
 
 
+def test_max_depth_in_a_field_run_counts_from_the_grids_origin(line):
+    """Row k of a field grid lies at z0 + k·dz (z0 = field.origin[0]): inversion.max_depth fixes
+    the rows below it, with the water rows of fix_water."""
+    folder, _ = line
+    water = {"origin": [10.0, LINE_X0], "water_depth": 30.0}
+    exp = experiment_of(folder, field=water, inversion={"max_depth": 100.0, "fix_water": True})
+    water_only = experiment_of(folder, field=water, inversion={"fix_water": True}).fixed_mask
+    depth = 10.0 + np.arange(GRID.nz) * GRID.dz
+    assert water_only.any() and not water_only[depth > 100.0].any()
+    assert np.array_equal(exp.fixed_mask, water_only | (depth > 100.0)[:, None])
+
+
 def test_the_estimated_wavelet_matches_the_files(line):
     folder, _ = line
     exp = experiment_of(folder, field={"wavelet": "estimate", "well_log": str(folder / "well.csv"),

@@ -261,10 +261,12 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
     assert [(r["run"], r["wavelet"]) for r in summary["runs"]] == [
         ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
-    names = dict(wavelet="file", normalise=None, early=None, max_offset=0.0)
+    names = dict(wavelet="file", normalise=None, early=None, max_offset=0.0, max_depth="")
     assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "normalise": "rms"})) == "ig-rms"
     assert bench._run_name("ig", bench.argparse.Namespace(
         **{**names, "early": [2600.0, 1.5, 0.4], "max_offset": 6000.0})) == "ig-early-offset6000"
+    assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "max_depth": "diving"})) \
+        == "ig-depth-diving"
     assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
     assert (tmp_path / "sum" / "ig-estimate" / "model.npy").is_file()
     depth = summary["runs"][2]["mse_by_depth"]
@@ -293,3 +295,22 @@ def test_the_well_rms_of_the_papers_window():
     assert rms["initial"] == pytest.approx(((100**2 + 300**2) / 2) ** 0.5)
     assert rms["final"] == pytest.approx(40 / 2**0.5)
     assert bench.well_rms_within({}, (0, 1)) == {"initial": None, "final": None}
+
+
+def test_the_turning_depth_of_a_diving_ray():
+    """--max-depth diving: in a linear gradient v0 + g z the ray that emerges at X turns where
+    X = (2/g) √(v_t² − v0²) (a circle), plus the straight legs through a constant top layer."""
+    from test_benchmarks import load
+
+    bench = load("chevron_like")
+    z = np.arange(30.0, 6000.0, 30.0)
+    v = 2000.0 + 0.8 * z
+    for turn in (500.0, 1500.0, 3000.0):
+        vt, v0 = 2000.0 + 0.8 * turn, 2024.0  # v0: the first sample's, constant up to z = 0
+        offset = 2 / 0.8 * np.sqrt(vt ** 2 - v0 ** 2) + 2 * 30.0 * (v0 / vt) / np.sqrt(
+            1 - (v0 / vt) ** 2)
+        assert bench.turning_depth(z, v, offset) == pytest.approx(turn, abs=1.0)
+    with pytest.raises(ValueError, match="short of"):
+        bench.turning_depth(z, v, 1e6)
+    with pytest.raises(ValueError, match="not decreasing"):
+        bench.turning_depth(z, v[::-1], 1000.0)

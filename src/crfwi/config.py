@@ -184,6 +184,9 @@ class InversionSection:
     let networks run away on the salt stand-in) or "zero" (a plain clamp, which freezes cells
     outside the bounds); crfwi.representations.bound.
     ``fix_water`` keeps the water layer (cells of water velocity at the top) at m0.
+    ``max_depth`` (m, 0 = none) keeps every cell deeper than it at m0: a depth limit on the
+    update, for data that do not constrain the deep model (no diving waves reach it and the
+    reflections hold physics the solver lacks, e.g. elastic data fitted acoustically).
     """
 
     method: str = "pixel"
@@ -201,6 +204,7 @@ class InversionSection:
     vmax: float = 0.0
     bound_gradient: str = "inward"
     fix_water: bool = False
+    max_depth: float = 0.0
 
 
 @dataclass

@@ -197,6 +197,7 @@ RULES: dict[str, Any] = {
     "inversion.vmax": Float(min=0, unit="m/s", note="0 = 1.1 x the models' maximum"),
     "inversion.bound_gradient": Choice(_bound_gradients, "bound_gradient"),
     "inversion.fix_water": Flag(),
+    "inversion.max_depth": Float(min=0, unit="m", note="0 = update every depth"),
 
     "output.metrics_every": POSITIVE,
     "output.checkpoint_every": POSITIVE,

@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 from . import methods, misfits, regularizers, representations, resources, signal
-from .models import openfwi, zoo
 from .config import ConfigError, RunConfig
 from .config_rules3d import is_3d
 from .geometry import Grid, Survey
 from .geometry3d import Grid3D, Survey3D
+from .models import openfwi, zoo
 from .physics import SolverOptions, WaveSolver, resolve_device
 from .physics3d import make_solver
 
@@ -433,7 +433,22 @@ def _survey_and_start(config: RunConfig, grid: Grid, true_model: np.ndarray):
         # The reading of a constant start; every config carries a value (run folders from before
         # the default became "mean" record "minimum" for any kind), so only a constant start uses it.
         constant=init.constant if init.kind == "constant" else "mean", water_mask=fixed_mask)
-    return survey, kept_shots, fixed_mask, initial_model
+    return survey, kept_shots, with_depth_limit(fixed_mask, grid, config.inversion.max_depth), \
+        initial_model
+
+
+def with_depth_limit(fixed_mask: np.ndarray | None, grid: Grid, max_depth: float,
+                     z0: float = 0.0) -> np.ndarray | None:
+    """``fixed_mask`` (or none) with the cells deeper than ``inversion.max_depth`` added (0 = no
+    limit); ConfigError when the limit leaves no cell to update."""
+    if not max_depth:
+        return fixed_mask
+    deep = grid.below(max_depth, z0)
+    fixed = deep if fixed_mask is None else fixed_mask | deep
+    if fixed.all():
+        raise ConfigError(f"inversion.max_depth = {max_depth:g} m keeps every cell at m0 (the "
+                          f"grid's first row lies at {z0:g} m); raise it or set 0 for no limit")
+    return fixed
 
 
 def _finish_experiment(config, device, method, grid, survey, true_model, initial_model,

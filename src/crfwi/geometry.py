@@ -85,6 +85,12 @@ class Grid:
         """Lateral position of each column in metres, shape ``[nx]``."""
         return np.arange(self.nx) * self.dx
 
+    def below(self, depth: float, z0: float = 0.0) -> np.ndarray:
+        """Bool ``[nz, nx]``: the cells deeper than ``depth`` metres, row k lying at
+        ``z0 + k·dz`` (``z0``: the depth of row 0, 0 for a synthetic grid)."""
+        rows = z0 + self.z() > depth
+        return np.repeat(rows[:, None], self.nx, axis=1)
+
     @staticmethod
     def _normalised_axis(n: int) -> torch.Tensor:
         # A one-cell axis has no extent: put it at the centre rather than divide by zero.

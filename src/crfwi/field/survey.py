@@ -313,7 +313,7 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
     must not simulate. ``check_memory(grid, n_shots, n_receivers, nt)`` runs before the samples
     are read. ``facts``: build from the headers alone, with what another rank found in the
     samples (its ``field.observed`` is then None)."""
-    from ..experiment import Experiment
+    from ..experiment import Experiment, with_depth_limit
 
     f, m = config.field, config.model
     grid = Grid(m.nz, m.nx, m.spacing)
@@ -371,6 +371,7 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
                           f"inversion.vmin/vmax = {bounds[0]:.0f}/{bounds[1]:.0f} m/s")
     fixed = np.repeat(water_rows(config, grid, z0)[:, None], grid.nx, axis=1)
     fixed = fixed if inv.fix_water and fixed.any() else None
+    fixed = with_depth_limit(fixed, grid, inv.max_depth, z0)
     phys = config.physics
     max_vel = phys.max_vel or bounds[1]
     if max_vel < bounds[1]:

@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chevron_like: unknown method {unknown[0]!r}; valid: {', '.join(METHODS)}",
               file=sys.stderr)
         return 2
-    folder = args.folder.resolve()
+    folder = args.folder = args.folder.resolve()  # the runs chdir into it
     if not (folder / "make_data.json").is_file():
         start = time.perf_counter()
         try:
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 for kept in KEPT:
                     if (run / kept).is_file():
                         shutil.copy2(run / kept, target / kept)
-    except ConfigError as err:
+    except (ConfigError, ValueError) as err:
         print(f"chevron_like: {err}", file=sys.stderr)
         return 2
     finally:

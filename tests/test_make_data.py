@@ -282,6 +282,23 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     early = json.loads((tmp_path / "sum" / "ig-early" / "data.json").read_text())
     assert early["preprocessing"]["bottom_mute"] == {"velocity": 1500.0, "t0": 0.3, "taper": 0.1}
     assert bench.main(["--folder", str(folder), "--methods", "pixle"]) == 2
+    # --max-depth diving reads the folder's 1-D start; a line longer than its deepest ray: one line
+    record = json.loads((folder / "make_data.json").read_text())
+    table = np.loadtxt(folder / "initial_1d.csv", delimiter=",", skiprows=1)
+    try:
+        expected = bench.turning_depth(table[:, 0], table[:, 1],
+                                       max(record["acquisition"]["offsets_m"]))
+    except ValueError:
+        expected = None
+    capsys.readouterr()
+    code = bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "1",
+                       "--max-depth", "diving", "--quiet"])
+    if expected is None:
+        assert code == 2 and "short of" in capsys.readouterr().err
+    else:
+        assert code == 0
+        resolved = (folder / "runs" / "ig-depth-diving" / "config.resolved.toml").read_text()
+        assert f"max_depth = {expected}" in resolved
 
 
 def test_the_well_rms_of_the_papers_window():

@@ -8,12 +8,13 @@ Two kinds of step:
   modelling record length) put the recorded data on the solver's time axis; predicted data are
   already there.
 * **Both sides** — :func:`kill_traces` (and :func:`offset_window`), :func:`band_limit`,
-  :func:`top_mute`, :func:`bottom_mute` and :func:`normalise_traces` change what the misfit compares, so the same operator must be applied
-  to observed and predicted data, otherwise the inversion fits the difference between the two
-  processings instead of the earth. These take a numpy array (returned as numpy) or a torch
-  tensor (returned as a tensor, differentiable: the predicted data's gradient flows through
-  them). Kill, band and mute are linear (a fixed mask or a fixed frequency response); the
-  normalisation is not, and its torch path is differentiated as written.
+  :func:`top_mute`, :func:`bottom_mute` and :func:`normalise_traces` change what the misfit
+  compares, so the same operator must be applied to observed and predicted data, otherwise the
+  inversion fits the difference between the two processings instead of the earth. These take a
+  numpy array (returned as numpy) or a torch tensor (returned as a tensor, differentiable: the
+  predicted data's gradient flows through them). Kill, band and the mutes are linear (a fixed
+  mask or a fixed frequency response); the normalisation is not, and its torch path is
+  differentiated as written.
 
 :class:`Preprocessing` bundles the chosen steps so that :meth:`Preprocessing.apply_observed` and
 :meth:`Preprocessing.apply_predicted` apply them in one order, and records them
@@ -35,8 +36,9 @@ import torch
 from ..signal import lowpass_torch
 
 __all__ = ["resample", "cut_record", "band_limit", "low_cut", "top_mute_weights", "top_mute",
-           "bottom_mute_weights", "bottom_mute", "offset_window", "kill_traces", "normalise_traces", "Preprocessing", "RESAMPLE_PASS",
-           "RESAMPLE_ATTENUATION_DB", "MAX_RATIO_TERM"]
+           "bottom_mute_weights", "bottom_mute", "offset_window", "kill_traces",
+           "normalise_traces", "Preprocessing", "RESAMPLE_PASS", "RESAMPLE_ATTENUATION_DB",
+           "MAX_RATIO_TERM"]
 
 RESAMPLE_PASS = 0.8
 """:func:`resample` keeps frequencies up to this fraction of the lower of the two Nyquists."""

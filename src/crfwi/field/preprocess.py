@@ -291,7 +291,12 @@ def top_mute(data: Any, offsets: Any, dt: float, velocity: float, t0: float = 0.
     multiply), so the same call mutes predicted data inside the inversion.
     """
     _check_any(data)
-    weights = top_mute_weights(offsets, dt, data.shape[-1], velocity, t0, taper)
+    return _times_trace_weights(data, top_mute_weights(offsets, dt, data.shape[-1], velocity,
+                                                       t0, taper))
+
+
+def _times_trace_weights(data: Any, weights: np.ndarray) -> Any:
+    """``data`` times per-sample ``weights`` [*traces, nt] built from the traces' offsets."""
     try:
         np.broadcast_shapes(weights.shape, tuple(data.shape))
     except ValueError:
@@ -318,13 +323,8 @@ def bottom_mute(data: Any, offsets: Any, dt: float, velocity: float, t0: float =
                 taper: float = 0.05) -> Any:
     """``data`` times :func:`bottom_mute_weights` (linear, differentiable; as :func:`top_mute`)."""
     _check_any(data)
-    weights = bottom_mute_weights(offsets, dt, data.shape[-1], velocity, t0, taper)
-    try:
-        np.broadcast_shapes(weights.shape, tuple(data.shape))
-    except ValueError:
-        raise ValueError(f"`offsets` of shape {weights.shape[:-1]} do not match the traces of "
-                         f"`data` {tuple(data.shape[:-1])}") from None
-    return data * _as_weights(weights, data)
+    return _times_trace_weights(data, bottom_mute_weights(offsets, dt, data.shape[-1], velocity,
+                                                          t0, taper))
 
 
 def offset_window(offsets: Any, min_offset: float = 0.0, max_offset: float | None = None

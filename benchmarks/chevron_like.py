@@ -131,12 +131,18 @@ def _run_name(method: str, args) -> str:
             + (f"-depth-{args.max_depth}" if args.max_depth else ""))
 
 
+def _run_order(name: str) -> tuple[int, str] | None:
+    """Sort key of a run folder's name: its method's place in :data:`METHODS`, then the name;
+    None for a folder that is no method's run."""
+    index = next((i for i, m in enumerate(METHODS) if name == m or name.startswith(m + "-")), None)
+    return None if index is None else (index, name)
+
+
 def _finished_runs(folder: Path) -> list[str]:
     """The names of the finished runs under ``folder/runs``, the methods' order first."""
     names = [p.name for p in (folder / "runs").iterdir() if (p / "metrics.json").is_file()] \
         if (folder / "runs").is_dir() else []
-    base = lambda name: next((m for m in METHODS if name == m or name.startswith(m + "-")), None)  # noqa: E731
-    return sorted((n for n in names if base(n)), key=lambda n: (METHODS.index(base(n)), n))
+    return sorted((n for n in names if _run_order(n)), key=_run_order)
 
 
 def run_method(folder: Path, method: str, record: dict, args) -> Path:
@@ -235,10 +241,7 @@ def _with_earlier_rows(path: Path, rows: list[dict], record: dict) -> list[dict]
         return rows
     here = {r["run"] for r in rows}
     kept = [r for r in earlier.get("runs", []) if r["run"] not in here]
-    order = lambda r: (next((i for i, m in enumerate(METHODS)  # noqa: E731
-                             if r["run"] == m or r["run"].startswith(m + "-")), len(METHODS)),
-                       r["run"])
-    return sorted(rows + kept, key=order)
+    return sorted(rows + kept, key=lambda r: _run_order(r["run"]) or (len(METHODS), r["run"]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -153,15 +153,15 @@ def _read_benchmark(name: str, data_dir: Path | None) -> tuple[np.ndarray, Grid]
 
 
 def _interp_axis(a: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
-    """Linear interpolation of ``a`` along ``axis`` at fractional sample positions ``pos``."""
+    """Linear interpolation of ``a`` along ``axis`` at fractional sample positions ``pos``
+    (any number of dimensions: zoo3d resamples volumes with it too)."""
     n = a.shape[axis]
     if n == 1:
         return np.take(a, np.zeros(len(pos), dtype=int), axis=axis)
     i0 = np.clip(np.floor(pos).astype(int), 0, n - 2)
-    w = pos - i0
-    shape = [1, 1]
+    shape = [1] * a.ndim
     shape[axis] = len(pos)
-    w = w.reshape(shape)
+    w = (pos - i0).reshape(shape)
     return (1.0 - w) * np.take(a, i0, axis=axis) + w * np.take(a, i0 + 1, axis=axis)
 
 

@@ -28,6 +28,7 @@ from scipy import ndimage
 from ..geometry3d import Grid3D
 from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
 from .initial_models import CONSTANT_READINGS, read_initial_file
+from .zoo import _interp_axis, _sample_positions  # the 2-D loader's resampling, per axis
 
 __all__ = [
     "MODELS3D",
@@ -263,33 +264,13 @@ def _read_volume(entry: dict, path: Path) -> tuple[np.ndarray, tuple[float, floa
     return volume.astype(np.float64), spacing
 
 
-def _positions(start: float, count: int, step: float, file_step: float, file_n: int):
-    pos = (start + step * np.arange(count)) / file_step
-    nearest = np.round(pos)
-    pos = np.where(np.abs(pos - nearest) < 1e-6, nearest, pos)
-    if pos[0] < 0 or pos[-1] > file_n - 1:
-        return None
-    return pos
-
-
-def _interp(a: np.ndarray, pos: np.ndarray, axis: int) -> np.ndarray:
-    n = a.shape[axis]
-    if n == 1:
-        return np.take(a, np.zeros(len(pos), dtype=int), axis=axis)
-    i0 = np.clip(np.floor(pos).astype(int), 0, n - 2)
-    shape = [1] * a.ndim
-    shape[axis] = len(pos)
-    w = (pos - i0).reshape(shape)
-    return (1.0 - w) * np.take(a, i0, axis=axis) + w * np.take(a, i0 + 1, axis=axis)
-
-
 def _resample3d(volume: np.ndarray, spacing: tuple[float, float, float], counts, steps, origin,
                 path: Path) -> np.ndarray:
     """The 2-D rule of :func:`crfwi.models.zoo.load_model`, per axis: a Gaussian anti-alias of std
     ``(r - 1) / 2`` file samples when coarsening by ``r``, then (tri)linear interpolation."""
     positions = []
     for axis, (n, step, start, file_step) in enumerate(zip(counts, steps, origin, spacing)):
-        pos = _positions(start, n, step, file_step, volume.shape[axis])
+        pos = _sample_positions(start, n, step, file_step, volume.shape[axis])
         if pos is None:
             extent = (volume.shape[axis] - 1) * file_step
             raise ValueError(
@@ -300,7 +281,7 @@ def _resample3d(volume: np.ndarray, spacing: tuple[float, float, float], counts,
     if any(s > 0 for s in sigma):
         volume = ndimage.gaussian_filter(volume, sigma=sigma, mode="nearest")
     for axis, pos in enumerate(positions):
-        volume = _interp(volume, pos, axis)
+        volume = _interp_axis(volume, pos, axis)
     return volume.astype(np.float32)
 
 

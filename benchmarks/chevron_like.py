@@ -55,7 +55,8 @@ def _overrides(method: str, record: dict, args) -> list[str]:
     iterations = args.ms_iterations if method == "ms-fwi" else args.iterations
     sets = [f"inversion.method={method}", f"inversion.iterations={iterations}",
             f"inversion.shots_per_iteration={args.shots_per_iteration}",
-            "output.figures=true", "output.metrics_every=10", "output.checkpoint_every=10"]
+            "output.figures=true", "output.metrics_every=10", "output.checkpoint_every=10",
+            "field.true_model=truth_vp.npy"]  # known here: MSE / SSIM in every history row
     if method == "ms-fwi":
         sets.append(f"inversion.bands={record['inversion']['bands_hz']}")
     if args.wavelet == "estimate":

@@ -9,6 +9,7 @@ check that the run reads, places, masks and fits the data as it should.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -363,6 +364,33 @@ def test_a_field_run_folder(line, tmp_path):
     longer = resume_inversion(tmp_path / "run", overrides=["inversion.iterations=6"],
                               device="cpu", progress=False)
     assert longer.metrics["iterations"] == 6
+
+
+def test_a_known_truth_scores_a_field_run_without_changing_it(line, tmp_path):
+    """``field.true_model`` (a benchmark's truth) adds MSE / SSIM to every history row and to
+    metrics.json beside the QC; the data, the loss and the model are the same as without it."""
+    from crfwi.runner import run_inversion
+
+    folder, _ = line
+    np.save(tmp_path / "truth.npy", true_model())
+    base = {**field_config(folder), "output": {"metrics_every": 1, "figures": False}}
+    base["inversion"] = {**base["inversion"], "iterations": 3}
+    plain = run_inversion(config_from_dict(base), tmp_path / "plain", device="cpu",
+                          progress=False)
+    scored_config = {**base, "field": {**base["field"], "true_model": str(tmp_path / "truth.npy")}}
+    scored = run_inversion(config_from_dict(scored_config), tmp_path / "scored", device="cpu",
+                           progress=False)
+    assert np.array_equal(np.load(plain.folder / "model.npy"), np.load(scored.folder / "model.npy"))
+    with open(scored.folder / "history.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and all(float(r["mse"]) > 0 for r in rows)  # m0 and every iteration
+    assert scored.metrics["mse"] < scored.initial_metrics["mse"]
+    assert scored.metrics["data_misfit_relative"] == pytest.approx(
+        plain.metrics["data_misfit_relative"])
+    assert "mse" not in plain.metrics and (scored.folder / "qc.json").is_file()
+    np.save(tmp_path / "small.npy", true_model()[:10])
+    _refusal({**base, "field": {**base["field"], "true_model": str(tmp_path / "small.npy")}},
+             "field.true_model", "small.npy")
 
 
 def test_the_automatic_origin_puts_the_free_surface_on_the_datum():

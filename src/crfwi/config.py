@@ -259,6 +259,10 @@ class FieldSection:
     inline ``well_x`` (m): m0 of ``initial.kind = "well"`` and the QC comparison.
     ``water_depth`` (m, 0 = none): cells above it take ``water_velocity`` in m0 (and are the cells
     ``inversion.fix_water`` keeps).
+
+    ``true_model``: a ``.npy`` [nz, nx] (m/s) on the inversion grid, for a benchmark whose truth
+    is known (crfwi make-data's ``truth_vp.npy``): the history and metrics.json then score every
+    iteration against it as a synthetic run's do; "" (real data) = scored on the data only.
     """
 
     data: str = ""
@@ -290,6 +294,7 @@ class FieldSection:
     well_x: float = 0.0
     water_depth: float = 0.0
     water_velocity: float = 1500.0
+    true_model: str = ""
 
 
 @dataclass

@@ -235,6 +235,7 @@ RULES: dict[str, Any] = {
     "field.well_x": Float(unit="m"),
     "field.water_depth": Float(min=0, unit="m", note="0 = no water layer"),
     "field.water_velocity": Float(min=0, strict=True, unit="m/s"),
+    "field.true_model": FileName((".npy",)),
 }
 
 

@@ -76,8 +76,8 @@ class Experiment:
 
     def clean_data(self) -> torch.Tensor:
         """Data simulated in the true model, ``[shot, receiver, time]`` (deterministic)."""
-        if self.true_model is None:
-            raise ValueError("a field run has no true model to simulate; its observed data are "
+        if self.field is not None or self.true_model is None:  # a field truth only scores
+            raise ValueError("a field run's data are not simulated; its observed data are "
                              "the file's (observed_data)")
         with torch.no_grad():
             return self.solver.simulate(torch.as_tensor(self.true_model, device=self.device))

@@ -386,11 +386,13 @@ class _Run:
         folder = self.folder
         io.save_npy(folder / io.RunFolder.MODEL, final)
         io.save_npy(folder / "initial.npy", exp.initial_model)
-        if true is not None:
+        final_metrics: dict = {}
+        initial_metrics: dict = {}
+        if true is not None:  # a synthetic run, or a field benchmark's known truth
             final_metrics = metrics.evaluate(final, true)
             initial_metrics = metrics.evaluate(exp.initial_model, true)
             io.save_npy(folder / "true.npy", true)
-        else:  # a field run: scored by its data fit and a well log (crfwi.field.qc)
+        if exp.field is not None:  # scored by its data fit and a well log (crfwi.field.qc)
             from .field import qc
 
             report = qc.write_field_outputs(exp, final, folder.path,
@@ -398,10 +400,11 @@ class _Run:
                                             shot_chunk=self.config.physics.shot_chunk)
             io.save_json(folder / "qc.json", report)
             well = report["well"] or {}
-            final_metrics = {"data_misfit_relative": report["data_fit_final"]["total_relative"],
-                             "well_rms": well.get("rms_final")}
-            initial_metrics = {"data_misfit_relative": report["data_fit_initial"]["total_relative"],
-                               "well_rms": well.get("rms_initial")}
+            final_metrics.update(data_misfit_relative=report["data_fit_final"]["total_relative"],
+                                 well_rms=well.get("rms_final"))
+            initial_metrics.update(
+                data_misfit_relative=report["data_fit_initial"]["total_relative"],
+                well_rms=well.get("rms_initial"))
         if self.config.output.figures:
             self.figures(final)
         summary = dict(final_metrics)

@@ -364,6 +364,7 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
             raise ConfigError(f"`field.well_log`: {err}") from None
     z0 = acq.origin[0]
     m0 = initial_model(config, grid, z0, well)
+    truth = known_truth(config, grid)
     inv = config.inversion
     bounds = (inv.vmin or 0.9 * float(m0.min()), inv.vmax or 1.1 * float(m0.max()))
     if not 0 < bounds[0] < bounds[1] or m0.min() < bounds[0] or m0.max() > bounds[1]:
@@ -431,9 +432,20 @@ def build_field_experiment(config: RunConfig, *, device: torch.device, method,
                    mask=mask, offsets=padded.offset, well=well, record={}, estimator=estimator)
     record = _record(config, run, headers, dt, nt, shift, tensor, wavelet_record)
     run = replace(run, record=record)
-    return Experiment(config=config, grid=grid, survey=survey, true_model=None, initial_model=m0,
+    return Experiment(config=config, grid=grid, survey=survey, true_model=truth, initial_model=m0,
                       fixed_mask=fixed, bounds=bounds, solver=current, device=device,
                       method=method, kept_shots=shots, field=run)
+
+
+def known_truth(config: RunConfig, grid: Grid) -> np.ndarray | None:
+    """``field.true_model`` read and checked against the grid (a benchmark's known truth, which
+    only scores the run), or None for real data."""
+    if not config.field.true_model:
+        return None
+    try:
+        return load_initial_file(config.field.true_model, grid, "true model").astype(np.float32)
+    except ValueError as err:
+        raise ConfigError(f"`field.true_model`: {err}") from None
 
 
 def _shifted(data: np.ndarray, shift: int) -> np.ndarray:

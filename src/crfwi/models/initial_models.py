@@ -91,11 +91,12 @@ def read_initial_file(path, shape_text: str) -> tuple[np.ndarray, Path]:
         raise ValueError(f"cannot read initial model file {path}: {err}") from None
 
 
-def load_initial_file(path, grid: Grid) -> np.ndarray:
-    """A 2-D initial model from its ``.npy`` file, checked to be ``grid.shape``, finite and
-    positive (float64, m/s); ValueError naming the file otherwise. Needs no true model."""
+def load_initial_file(path, grid: Grid, what: str = "initial model") -> np.ndarray:
+    """A 2-D model (``what``: an initial model, or a field run's known truth) from its ``.npy``
+    file, checked to be ``grid.shape``, finite and positive (float64, m/s); ValueError naming
+    the file otherwise. Needs no true model."""
     model, path = read_initial_file(path, "[nz, nx]")
-    return _check_model(f"initial model in {path}", model, grid)
+    return _check_model(f"{what} in {path}", model, grid)
 
 
 def _from_file(true: np.ndarray, grid: Grid, *, path=None, **_) -> np.ndarray:

@@ -31,7 +31,8 @@ import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads Op
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from crfwi import metrics, misfits, regularizers  # noqa: E402
+from crfwi import misfits, regularizers  # noqa: E402
+from crfwi.analysis import metrics  # noqa: E402
 from crfwi.config import config_from_dict  # noqa: E402
 from crfwi.experiment import build_experiment  # noqa: E402
 from crfwi.inversion import Inversion, make_optimizer  # noqa: E402

@@ -27,7 +27,8 @@ from pathlib import Path
 import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads OpenMP
 import torch
 
-from crfwi import diagnostics, io
+from crfwi import io
+from crfwi.analysis import diagnostics
 from crfwi.config import load_config
 from crfwi.experiment import build_experiment
 

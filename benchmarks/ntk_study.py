@@ -7,7 +7,7 @@ conventional FWI decays slowest, then MPE (hash grid), IG between MPE and INR, I
 Needs the Marmousi file ($CRFWI_DATA_DIR, e.g. ../shared/models). Default size, CPU-affordable
 (~10 min on 2 shared cores):
 
-* 1-D (crfwi.ntk1d): the Marmousi trace at x = 5 km, 15 m spacing (201 cells), 8 Hz Ricker,
+* 1-D (crfwi.analysis.ntk1d): the Marmousi trace at x = 5 km, 15 m spacing (201 cells), 8 Hz Ricker,
   dt 1.9 ms, 1000 samples, one surface source and receiver; initial model = the trace smoothed by
   a 150 m Gaussian. (a) ‖Θ‖_F at initialisation for the eq. 5 network, widths 10…10⁵, 10 seeds;
   (b) ‖Θ(τ) − Θ(0)‖_F/‖Θ(0)‖_F during 100 gradient-descent steps (η = 1/λ_max(Θ(0))), widths
@@ -40,7 +40,8 @@ import crfwi  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch's OpenMP sta
 import torch  # noqa: E402
 from scipy.ndimage import gaussian_filter1d  # noqa: E402
 
-from crfwi import ntk, ntk1d, ntk_command, representations  # noqa: E402
+from crfwi import ntk_command, representations  # noqa: E402
+from crfwi.analysis import ntk, ntk1d  # noqa: E402
 from crfwi.config import config_from_dict  # noqa: E402
 from crfwi.plotting import _new_figure, _save  # noqa: E402
 

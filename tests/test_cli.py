@@ -80,7 +80,7 @@ def test_invert_writes_a_complete_run_folder(toy_config, tmp_path, capsys):
     model = np.load(out / "model.npy")
     assert model.shape == (16, 32) and np.isfinite(model).all()
     # The saved final model reproduces the recorded metrics.
-    from crfwi.metrics import evaluate
+    from crfwi.analysis.metrics import evaluate
 
     again = evaluate(model, np.load(out / "true.npy"))
     assert again["mse"] == pytest.approx(metrics["mse"], rel=1e-6)

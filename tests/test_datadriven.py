@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import metrics, signal
+from crfwi import signal
+from crfwi.analysis import metrics
 
 from crfwi.models import zoo
 from crfwi.config import config_from_dict

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import diagnostics
+from crfwi.analysis import diagnostics
 
 from crfwi.models import zoo
 from crfwi.config import load_config

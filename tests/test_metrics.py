@@ -1,4 +1,4 @@
-"""Tests for crfwi.metrics against hand-computed values (METHODS.md section 4)."""
+"""Tests for crfwi.analysis.metrics against hand-computed values (METHODS.md section 4)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from crfwi import metrics
-from crfwi.metrics import (DEFINITIONS, evaluate, mae, mse, psnr, rel_error, rmse, ssim,
+from crfwi.analysis import metrics
+from crfwi.analysis.metrics import (DEFINITIONS, evaluate, mae, mse, psnr, rel_error, rmse, ssim,
                            ssim_gaussian)
 
 KEYS = {"ssim", "ssim_gaussian", "mse", "mae", "rmse", "psnr", "rel_error"}

@@ -1,4 +1,4 @@
-"""Tests for crfwi.metrics on 3-D volumes [nz, ny, nx] and for nmse (issue 15)."""
+"""Tests for crfwi.analysis.metrics on 3-D volumes [nz, ny, nx] and for nmse (issue 15)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from crfwi import metrics
-from crfwi.metrics import DEFINITIONS, DEFINITIONS_3D, definitions, evaluate, nmse
+from crfwi.analysis import metrics
+from crfwi.analysis.metrics import DEFINITIONS, DEFINITIONS_3D, definitions, evaluate, nmse
 
 KEYS3D = {"ssim", "ssim_gaussian", "mse", "mae", "rmse", "psnr", "rel_error", "nmse"}
 

@@ -1,4 +1,4 @@
-"""The wave-based NTK (crfwi.ntk, crfwi.ntk1d): matrix-free against explicit, identities, monitor, CLI.
+"""The wave-based NTK (crfwi.analysis.ntk, crfwi.analysis.ntk1d): matrix-free against explicit, identities, monitor, CLI.
 
 Everything runs on a tiny 8 × 12 grid with 2 shots in float64 (explicit Jacobians cost one Born
 solve per cell), and on a short 1-D problem.
@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from crfwi import Grid, RunConfig, Survey, VelocityModel, WaveSolver, build_representation
-from crfwi import ntk, ntk1d, ntk_command
+from crfwi import ntk_command
+from crfwi.analysis import ntk, ntk1d
 
 SIREN = dict(hidden_features=16, hidden_layers=2)
 HASH = dict(n_levels=3, base_resolution=4, per_level_scale=1.5, log2_hashmap_size=6)

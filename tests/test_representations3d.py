@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.func import functional_call, jvp
 
-from crfwi import diagnostics
+from crfwi.analysis import diagnostics
 from crfwi.geometry import Grid
 from crfwi.geometry3d import Grid3D
 from crfwi.representations import VelocityModel, available, build

@@ -25,7 +25,7 @@ from .config import RunConfig, load_config  # noqa: E402
 from .experiment import Experiment, build_experiment  # noqa: E402
 from .geometry import Grid, Survey, ricker  # noqa: E402
 from .inversion import Inversion, State, make_optimizer, shot_batch  # noqa: E402
-from .metrics import evaluate  # noqa: E402
+from .analysis.metrics import evaluate  # noqa: E402
 from .physics import SolverOptions, WaveSolver  # noqa: E402
 from .representations import Representation, VelocityModel  # noqa: E402
 from .representations import available as available_methods  # noqa: E402

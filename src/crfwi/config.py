@@ -212,7 +212,7 @@ class OutputSection:
     """``metrics_every`` k >= 1: metrics vs the true model every k iterations (and the last);
     ``checkpoint_every`` k >= 1: how often the run becomes resumable; ``ntk_every`` k > 0: record the
     wave-based NTK's top ``ntk_eigs`` eigenvalues and its relative change since iteration 0 every
-    k iterations (matrix-free estimates, :class:`crfwi.ntk.KernelMonitor`; each costs a few
+    k iterations (matrix-free estimates, :class:`crfwi.analysis.ntk.KernelMonitor`; each costs a few
     dozen Born + adjoint solves) into ``ntk_drift.json``; 0 = off."""
 
     metrics_every: int = 10

@@ -48,7 +48,7 @@ NOT_IN_3D = {
     "inversion.fix_water": "the water mask is 2-D (crfwi.models.zoo.water_mask) and the 3-D models have "
                            "no water layer",
     "inversion.max_depth": "the depth limit on the update is built for 2-D grids",
-    "output.ntk_every": "the wave-based NTK monitor (crfwi.ntk) is written for 2-D models",
+    "output.ntk_every": "the wave-based NTK monitor (crfwi.analysis.ntk) is written for 2-D models",
 }
 
 

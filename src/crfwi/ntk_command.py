@@ -1,8 +1,8 @@
 """The ``crfwi ntk`` command: the wave-based NTK spectra of several methods on one setup.
 
 For each method, its velocity model at initialisation (m0, bounds and water mask of the config,
-seeded as a run is) and the config's solver give a :class:`~crfwi.ntk.WaveNTK`; its top-k
-eigenvalues (:func:`crfwi.ntk.spectrum`), their normalised decay and the timings are written to
+seeded as a run is) and the config's solver give a :class:`~crfwi.analysis.ntk.WaveNTK`; its top-k
+eigenvalues (:func:`crfwi.analysis.ntk.spectrum`), their normalised decay and the timings are written to
 ``spectrum.json``, with one figure of all decay curves (with and without the leading mode).
 """
 
@@ -15,7 +15,7 @@ from typing import Sequence
 import torch
 
 from . import io
-from .ntk import SPACES, spectrum
+from .analysis.ntk import SPACES, spectrum
 
 __all__ = ["run_ntk", "add_ntk_parser"]
 

@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, io, metrics, regularizers, resources
+from . import __version__, io, regularizers, resources
+from .analysis import metrics
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
 from .distributed import RankFailed, Ranks
 from .experiment import (Experiment, build_experiment, build_grid_and_true_model, memory_estimate,
@@ -54,7 +55,7 @@ __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "
 HISTORY_COLUMNS = ["iteration", "loss", "seconds", "step_seconds", "ssim", "mse", "mae", "psnr",
                    "rel_error", "ntk_change"]
 TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
-# A 3-D run also records Table 6's normalised MSE (crfwi.metrics.nmse); 2-D files are unchanged.
+# A 3-D run also records Table 6's normalised MSE (crfwi.analysis.metrics.nmse); 2-D files are unchanged.
 HISTORY_COLUMNS_3D = HISTORY_COLUMNS + ["nmse"]
 TRACKED_METRICS_3D = TRACKED_METRICS + ("nmse",)
 DATA_RECORD = "data.json"
@@ -195,7 +196,7 @@ class _Run:
         if config.output.ntk_every < 0 or config.output.ntk_eigs < 0:
             raise ConfigError("output.ntk_every and output.ntk_eigs must be >= 0")
         if config.output.ntk_every and self.root:
-            from .ntk import KernelMonitor
+            from .analysis.ntk import KernelMonitor
 
             self.monitor = KernelMonitor(every=config.output.ntk_every,
                                          n_eigs=config.output.ntk_eigs, seed=config.seed)

@@ -19,7 +19,7 @@ subpackage rebuilds the baseline from its published recipe and trains it on crfw
 * :mod:`.train` — L1 loss and AdamW as OpenFWI, sized for a CPU (batch 32, lr 1e-3, cosine
   decay); a checkpoint every epoch, bit-identical resume, held-out procedural validation.
 * :mod:`.evaluate` — predictions on a stack of maps (the real OpenFWI maps, their data simulated
-  with the same acquisition and noise) scored with :mod:`crfwi.metrics`.
+  with the same acquisition and noise) scored with :mod:`crfwi.analysis.metrics`.
 
 **What it is not.** Not the authors' network weights, not trained on OpenFWI's data, and smaller
 and trained for far fewer steps than OpenFWI's (its numbers are not Table 2's InversionNet

@@ -5,7 +5,7 @@ Each map's data are simulated with the training acquisition (:mod:`crfwi.datadri
 the CR-FWI OpenFWI runs' operator) and degraded exactly as a CR-FWI run's ``data.noise = k``:
 :func:`crfwi.signal.add_noise` with σ0 of that map's clean data and seed ``seed + i`` for map
 ``i`` of its stack (the same draws for every network scored with the same seed). The prediction is scored per
-map with :mod:`crfwi.metrics`: ``mse`` in (km/s)², ``mse_norm`` on OpenFWI's normalised scale
+map with :mod:`crfwi.analysis.metrics`: ``mse`` in (km/s)², ``mse_norm`` on OpenFWI's normalised scale
 (velocities mapped to [-1, 1] by 1500-4500 m/s, so ``mse_norm = mse / 1.5²``), ``mae`` in km/s,
 ``ssim`` (the ADFWI convention of the paper's tables) and ``ssim_gaussian``; a summary gives
 mean ± std (population) over the maps. The mean training map is scored alongside as the trivial
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import io, metrics, signal
+from .. import io, signal
+from ..analysis import metrics
 from ..models import openfwi
 from . import dataset as ds
 from .network import InversionNet

@@ -49,7 +49,8 @@ import numpy as np
 import scipy.signal
 import torch
 
-from .. import metrics, signal
+from .. import signal
+from ..analysis import metrics
 from ..models import zoo
 from ..geometry import Grid
 
@@ -458,7 +459,7 @@ def make_data(out: str | Path, spec: MakeDataSpec, *, data_dir=None, device: str
 
 
 def score_against_truth(run_folder: str | Path, truth_path: str | Path) -> dict:
-    """SSIM, MSE, MAE, ... (km/s; :func:`crfwi.metrics.evaluate`, as for synthetic runs) of a
+    """SSIM, MSE, MAE, ... (km/s; :func:`crfwi.analysis.metrics.evaluate`, as for synthetic runs) of a
     run's ``initial.npy`` and ``model.npy`` against ``truth_vp.npy``, which make-data writes on
     field.toml's grid (the run's, unless changed)."""
     folder, truth = Path(run_folder), np.load(truth_path, allow_pickle=False)

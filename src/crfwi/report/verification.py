@@ -40,7 +40,7 @@ def verify(results_dir: str | Path | list[RunRecord], sample: int = 5, seed: int
     "skipped": [{key, reason}], "max_rel_diff", "mismatches": [keys], "ok"}``; ``ok`` is True
     when every checked run agrees to ``tolerance`` (relative) and at least one was checked.
     """
-    from ..metrics import evaluate
+    from ..analysis.metrics import evaluate
 
     records = results_dir if isinstance(results_dir, list) else collect(results_dir)
     if isinstance(sample, bool) or int(sample) != sample or sample < 0:

@@ -108,7 +108,7 @@ class IG(Representation):
     def branch_features(self, coords: torch.Tensor) -> dict[str, torch.Tensor]:
         """The two weighted feature blocks the fusion MLP concatenates, in order: ``"grid"``
         √α·h(x) ``[N, L·F]`` and ``"inr"`` √(1−α)·I(x) ``[N, sine_features]``
-        (:func:`crfwi.diagnostics.branch_report` compares them)."""
+        (:func:`crfwi.analysis.diagnostics.branch_report` compares them)."""
         points = points_of(coords, compute_dtype(self), self.spatial_dim)
         return {"grid": math.sqrt(self.alpha) * self.encoding(points),
                 "inr": math.sqrt(1.0 - self.alpha) * self.sine(points)}

@@ -3,7 +3,7 @@ normalised MSE, SSIM, memory and seconds per iteration, ours beside the paper's.
 
 Our runs are the ``paper-3d`` sweep's (group ``overthrust3d-<scale>``). "Normalised MSE" is
 undefined in the paper; ours is ``nmse`` = ‖m − m_true‖² / ‖m_true − mean(m_true)‖²
-(:func:`crfwi.metrics.nmse`). Memory is the run's peak (CUDA allocation, or the CPU process's
+(:func:`crfwi.analysis.metrics.nmse`). Memory is the run's peak (CUDA allocation, or the CPU process's
 peak resident set), seconds per iteration the run's mean: both depend on the machine, which the
 report's header states; the paper's are one RTX 3090 at 60 × 160 × 160.
 """

@@ -18,7 +18,7 @@ def verification(ctx: ReportContext) -> list[str]:
     lines.append(f"Recomputed the metrics of {n_checked} of a random sample of "
                  f"{min(ctx.verify_k, len(ctx.records))} runs (seed {ctx.seed}) from their "
                  "`model.npy` and the true model rebuilt from their config "
-                 "(`crfwi.metrics.evaluate`), against their `metrics.json` "
+                 "(`crfwi.analysis.metrics.evaluate`), against their `metrics.json` "
                  f"(keys {', '.join(VERIFIED_KEYS)}).")
     lines.append("")
     if n_checked:

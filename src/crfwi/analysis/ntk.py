@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import io
+from .. import io
 
 __all__ = [
     "WaveNTK", "SPACES", "spectrum", "theta_m_spectrum", "lanczos_top", "decay_summary",
@@ -530,7 +530,7 @@ class KernelMonitor:
 # The drift figure
 # --------------------------------------------------------------------------------------------
 def _drift_figure(records: Sequence[dict], path: Path) -> Path:
-    from .plotting import _new_figure, _save
+    from ..plotting import _new_figure, _save
 
     fig = _new_figure(9.0, 3.6)
     ax1, ax2 = fig.subplots(1, 2)

@@ -43,8 +43,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .geometry import Grid, ricker
-from .representations.base import Representation, VelocityModel
+from ..geometry import Grid, ricker
+from ..representations.base import Representation, VelocityModel
 
 __all__ = ["Solver1D", "ShallowNTKNet", "marmousi_trace", "model_jacobian", "model_ntk",
            "wave_ntk_1d", "nonzero_spectrum", "train_and_track"]
@@ -207,7 +207,7 @@ def marmousi_trace(*, x: float = 5000.0, spacing: float = SPACING, data_dir=None
     """One Marmousi column at lateral position ``x`` (m), resampled to ``spacing`` (m): the true
     model ``[nz]`` m/s and its ``Grid(nz, 1, spacing)``. Needs the benchmark file
     ($CRFWI_DATA_DIR); the paper does not say which trace, the default is the model's centre."""
-    from .models import zoo
+    from ..models import zoo
 
     _, file_grid = zoo.load_model("marmousi", None, data_dir=data_dir)
     nz = int(file_grid.extent[0] // spacing) + 1
@@ -218,7 +218,7 @@ def marmousi_trace(*, x: float = 5000.0, spacing: float = SPACING, data_dir=None
 
 def model_jacobian(velocity_model: VelocityModel) -> torch.Tensor:
     """J_m = ∂m_θ/∂θ, ``[N_m, P]`` float64 (one vjp per cell; output_scale and bounds included,
-    as in :class:`crfwi.ntk.WaveNTK`)."""
+    as in :class:`crfwi.analysis.ntk.WaveNTK`)."""
     params = {n: p.detach() for n, p in velocity_model.named_parameters() if p.requires_grad}
     _, vjp_fn = torch.func.vjp(lambda p: torch.func.functional_call(velocity_model, p, ()).reshape(-1),
                                params)

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import torch
 
-from .representations.base import bound
+from ..representations.base import bound
 
 __all__ = ["start_report", "gradient_reach", "branch_report", "ntk_trace_shares", "parameter_branches"]
 

@@ -56,7 +56,8 @@ def _overrides(method: str, record: dict, args) -> list[str]:
     sets = [f"inversion.method={method}", f"inversion.iterations={iterations}",
             f"inversion.shots_per_iteration={args.shots_per_iteration}",
             "output.figures=true", "output.metrics_every=10", "output.checkpoint_every=10",
-            "field.true_model=truth_vp.npy"]  # known here: MSE / SSIM in every history row
+            "field.true_model=truth_vp.npy",  # known here: MSE / SSIM in every history row
+            "output.models_every=10"]  # for chevron_validation.py: misfits after the fact
     if method == "ms-fwi":
         sets.append(f"inversion.bands={record['inversion']['bands_hz']}")
     if args.wavelet == "estimate":
@@ -71,6 +72,8 @@ def _overrides(method: str, record: dict, args) -> list[str]:
         sets.append(f"field.max_offset={args.max_offset}")
     if args.max_depth:
         sets.append(f"inversion.max_depth={max_depth_of(args.max_depth, record, args.folder)}")
+    if args.train_shots:
+        sets.append(f"data.shots={args.train_shots}")
     return sets
 
 
@@ -124,12 +127,14 @@ def max_depth_of(text: str, record: dict, folder: Path) -> float:
 def _run_name(method: str, args) -> str:
     """The run folder's (and summary's) name: the method, then ``-estimate`` with the estimated
     wavelet, ``-rms`` / ``-max`` with trace normalisation, ``-early`` with the early-arrival
-    window, ``-offsetX`` with a maximum offset and ``-depth-D`` with a depth limit."""
+    window, ``-offsetX`` with a maximum offset, ``-depth-D`` with a depth limit and ``-trainN``
+    with N of the shots inverted."""
     return (method + ("-estimate" if args.wavelet == "estimate" else "")
             + (f"-{args.normalise}" if args.normalise else "")
             + ("-early" if args.early else "")
             + (f"-offset{args.max_offset:g}" if args.max_offset else "")
-            + (f"-depth-{args.max_depth}" if args.max_depth else ""))
+            + (f"-depth-{args.max_depth}" if args.max_depth else "")
+            + (f"-train{args.train_shots}" if args.train_shots else ""))
 
 
 def _run_order(name: str) -> tuple[int, str] | None:
@@ -270,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the model below this depth (m) at the start "
                              "(inversion.max_depth), or 'diving': the turning depth of the "
                              "longest offset's ray in the 1-D start (runs/<method>-depth-…)")
+    parser.add_argument("--train-shots", type=int, default=0,
+                        help="invert only this many of the line's shots, spread evenly "
+                             "(data.shots); the rest are held out for chevron_validation.py "
+                             "(runs/<method>-trainN)")
     parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quiet", action="store_true")

@@ -75,7 +75,7 @@ OUT_OF_RANGE = {
     "inversion.bound_gradient": "clamp", "inversion.fix_water": None,
     "inversion.max_depth": -1.0,
     "output.metrics_every": 0, "output.checkpoint_every": -3, "output.ntk_every": -1,
-    "output.ntk_eigs": 0, "output.figures": None, "output.progress": None,
+    "output.ntk_eigs": 0, "output.figures": None, "output.progress": None, "output.models_every": -1,
     "field.data": "line.txt", "field.zero_scalar_as_one": None, "field.endian": "middle",
     "field.sample_interval": -0.001, "field.origin": [1.0], "field.dt": -0.002, "field.nt": -1,
     "field.record_length": -1.0, "field.pad_record": None, "field.f_low": -1.0,

@@ -377,7 +377,8 @@ def test_a_known_truth_scores_a_field_run_without_changing_it(line, tmp_path):
     base["inversion"] = {**base["inversion"], "iterations": 3}
     plain = run_inversion(config_from_dict(base), tmp_path / "plain", device="cpu",
                           progress=False)
-    scored_config = {**base, "field": {**base["field"], "true_model": str(tmp_path / "truth.npy")}}
+    scored_config = {**base, "field": {**base["field"], "true_model": str(tmp_path / "truth.npy")},
+                     "output": {**base["output"], "models_every": 2}}
     scored = run_inversion(config_from_dict(scored_config), tmp_path / "scored", device="cpu",
                            progress=False)
     assert np.array_equal(np.load(plain.folder / "model.npy"), np.load(scored.folder / "model.npy"))
@@ -388,6 +389,12 @@ def test_a_known_truth_scores_a_field_run_without_changing_it(line, tmp_path):
     assert scored.metrics["data_misfit_relative"] == pytest.approx(
         plain.metrics["data_misfit_relative"])
     assert "mse" not in plain.metrics and (scored.folder / "qc.json").is_file()
+    # output.models_every = 2 kept m0 and iteration 2 (not 1 or 3), each as the run saw it.
+    kept = sorted(p.name for p in (scored.folder / "models").iterdir())
+    assert kept == ["iteration_000000.npy", "iteration_000002.npy"]
+    folder_of = io.RunFolder(scored.folder)
+    assert np.allclose(np.load(folder_of.model_at(0)), np.load(scored.folder / "initial.npy"))
+    assert not (plain.folder / "models").exists()
     np.save(tmp_path / "small.npy", true_model()[:10])
     _refusal({**base, "field": {**base["field"], "true_model": str(tmp_path / "small.npy")}},
              "field.true_model", "small.npy")

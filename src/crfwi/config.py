@@ -213,12 +213,15 @@ class OutputSection:
     ``checkpoint_every`` k >= 1: how often the run becomes resumable; ``ntk_every`` k > 0: record the
     wave-based NTK's top ``ntk_eigs`` eigenvalues and its relative change since iteration 0 every
     k iterations (matrix-free estimates, :class:`crfwi.analysis.ntk.KernelMonitor`; each costs a few
-    dozen Born + adjoint solves) into ``ntk_drift.json``; 0 = off."""
+    dozen Born + adjoint solves) into ``ntk_drift.json``; 0 = off. ``models_every`` k > 0: keep
+    the model every k iterations as ``models/iteration_NNNNNN.npy`` (m/s; iteration 0 = m0), for
+    judging a run after the fact (e.g. its misfit on shots it never used); 0 = off."""
 
     metrics_every: int = 10
     checkpoint_every: int = 10
     ntk_every: int = 0
     ntk_eigs: int = 5
+    models_every: int = 0
     figures: bool = True
     progress: bool = True
 

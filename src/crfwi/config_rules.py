@@ -203,6 +203,7 @@ RULES: dict[str, Any] = {
     "output.checkpoint_every": POSITIVE,
     "output.ntk_every": Int(min=0, note="0 = off"),
     "output.ntk_eigs": POSITIVE,
+    "output.models_every": Int(min=0, note="0 = off"),
     "output.figures": Flag(),
     "output.progress": Flag(),
 

@@ -179,6 +179,10 @@ class RunFolder:
     def figures(self) -> Path:
         return self.path / "figures"
 
+    def model_at(self, iteration: int) -> Path:
+        """Where ``output.models_every`` keeps the model of ``iteration``."""
+        return self.path / "models" / f"iteration_{iteration:06d}.npy"
+
     def holds_run(self) -> bool:
         return (self.path / self.CONFIG).is_file()
 

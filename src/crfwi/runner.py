@@ -297,7 +297,17 @@ class _Run:
             if self.monitor is not None:
                 self.record_kernel(start_row)  # Θ(0), the reference of the drift
             self.history.append(start_row)
+            self.keep_model(0)
             self.checkpoint()  # resumable from the very start, even if killed in step 1
+
+    def keep_model(self, iteration: int) -> None:
+        """Rank 0: ``output.models_every``'s copy of the model at ``iteration`` (a resumed run
+        rewrites the same files, the same values)."""
+        every = self.config.output.models_every
+        if every and iteration % every == 0:
+            path = self.folder.model_at(iteration)
+            path.parent.mkdir(exist_ok=True)
+            io.save_npy(path, _render(self.model))
 
     def _theta(self) -> list[torch.Tensor]:
         """θ and the optimiser's state tensors: what must be the same on every rank."""
@@ -353,6 +363,7 @@ class _Run:
                                 bar.update(1)
                                 bar.set_postfix(loss=f"{state.loss:.3e}",
                                                 ssim="-" if last_ssim is None else f"{last_ssim:.3f}")
+                            self.keep_model(state.iteration)
                             if state.iteration % checkpoint_every == 0 or state.iteration == total:
                                 self.checkpoint()
                     except RankFailed:

@@ -8,6 +8,8 @@ receivers, and prints the relative L2 difference of each step and, for the whole
 best amplitude scale:
 
 1. elastic (the line's clean data, re-simulated) → fluid (Vs = 0, Gardner density kept);
+   with ``--vs-min V`` also the elastic data under another Vs floor against the fluid and
+   against the line's (is the floor the cause?);
 2. fluid → constant density (1000 kg/m³ everywhere: the acoustic wave equation, on 30 m cells);
 3. 30 m cells → the inversion's 75 m grid (crfwi's field solver at ``truth_vp.npy``, the run's
    wavelet file).
@@ -43,6 +45,10 @@ def _difference(a: np.ndarray, b: np.ndarray) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="a `crfwi make-data` folder")
+    parser.add_argument("--vs-min", type=float, default=None,
+                        help="also simulate the elastic data with this Vs floor (m/s; 0 = "
+                             "Castagna's Vs everywhere, however slow) and compare both with the "
+                             "fluid: how much of step 1 the line's floor causes")
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
     try:
@@ -66,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     elastic, _ = md._simulate(vp, vs, rho, spec, sx, rx, wavelet, v_water, "cpu")
     fluid, _ = md._simulate(vp, 0 * vs, rho, spec, sx, rx, wavelet, v_water, "cpu")
     steps["1 elastic -> fluid (Vs = 0)"] = _difference(fluid, elastic)
+    if args.vs_min is not None:
+        vs_other, _, facts = md.elastic_parameters(vp, water, args.vs_min)
+        other, _ = md._simulate(vp, vs_other, rho, spec, sx, rx, wavelet, v_water, "cpu")
+        share = facts["rock_cells_raised_to_vs_min"]
+        steps[f"1b elastic, Vs floor {args.vs_min:g} m/s ({share:.1%} of the rock raised) -> "
+              "fluid"] = _difference(fluid, other)
+        steps[f"1c elastic, the line's floor -> floor {args.vs_min:g} m/s"] = _difference(
+            other, elastic)
     constant, _ = md._simulate(vp, 0 * vs, np.full_like(rho, md.WATER_DENSITY), spec, sx, rx,
                                wavelet, v_water, "cpu")
     steps["2 fluid -> constant density"] = _difference(constant, fluid)

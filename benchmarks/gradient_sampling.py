@@ -25,7 +25,7 @@ import torch
 import crfwi  # noqa: F401  (sets OMP_WAIT_POLICY before torch's OpenMP starts)
 from crfwi.config import config_from_dict
 from crfwi.experiment import build_experiment
-from crfwi.physics import WaveSolver
+from crfwi.physics.solver import WaveSolver
 
 
 def measure(preset: str, scale: str, init: str, interval: int, shots: list[int],

@@ -19,10 +19,10 @@ import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads Op
 import numpy as np
 import torch
 
-from crfwi.geometry import Grid, Survey
-from crfwi.geometry3d import Grid3D, Survey3D
-from crfwi.physics import SolverOptions, WaveSolver
-from crfwi.physics3d import WaveSolver3D
+from crfwi.physics.geometry import Grid, Survey
+from crfwi.physics.geometry3d import Grid3D, Survey3D
+from crfwi.physics.solver import SolverOptions, WaveSolver
+from crfwi.physics.solver3d import WaveSolver3D
 
 SPACING, FREQ, DT, NT = 125.0, 4.8, 0.00625, 400  # the overthrust3d preset at cpu scale
 NZ, NX = 24, 64

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import crfwi  # noqa: E402  (sets OMP_WAIT_POLICY before torch's OpenMP starts)
 import deepwave  # noqa: E402
 from crfwi.models import zoo  # noqa: E402
-from crfwi.geometry import Grid, Survey  # noqa: E402
+from crfwi.physics.geometry import Grid, Survey  # noqa: E402
 from crfwi.inversion import Inversion, make_optimizer  # noqa: E402
-from crfwi.physics import SolverOptions, WaveSolver, resolve_device  # noqa: E402
+from crfwi.physics.solver import SolverOptions, WaveSolver, resolve_device  # noqa: E402
 from crfwi.representations import VelocityModel, build  # noqa: E402
 
 

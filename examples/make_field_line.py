@@ -20,8 +20,8 @@ import torch
 from crfwi.models import zoo
 from crfwi.field.acquisition import FieldData
 from crfwi.field.segy import write_data_segy
-from crfwi.geometry import Grid, Survey
-from crfwi.physics import WaveSolver
+from crfwi.physics.geometry import Grid, Survey
+from crfwi.physics.solver import WaveSolver
 
 LINE_START = 2000.0  # m: where the grid's x = 0 lies on the line
 WELL_X = 600.0  # m along the grid (2600 m on the line)

@@ -10,7 +10,7 @@ from crfwi.cli import main
 from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment, memory_estimate
 from crfwi.experiment3d import build_survey3d
-from crfwi.geometry3d import Grid3D
+from crfwi.physics.geometry3d import Grid3D
 from crfwi.runner import plan_shot_chunk, run_inversion
 
 # A toy 3-D run: 8 x 10 x 10 cells of the stand-in, 2 shots, a thin PML, a short record.

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import methods, misfits, regularizers, signal
+from crfwi import methods, misfits, regularizers
+from crfwi.physics import signal
 from crfwi.cli import main
 from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment
-from crfwi.geometry import Grid, Survey
+from crfwi.physics.geometry import Grid, Survey
 from crfwi.inversion import Inversion
-from crfwi.physics import SolverOptions, WaveSolver
+from crfwi.physics.solver import SolverOptions, WaveSolver
 from crfwi.representations import VelocityModel, build
 
 TOY = {

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import signal
+from crfwi.physics import signal
 from crfwi.analysis import metrics
 
 from crfwi.models import zoo

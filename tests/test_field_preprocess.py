@@ -14,7 +14,7 @@ import torch
 from crfwi.field.preprocess import (Preprocessing, band_limit, bottom_mute, bottom_mute_weights,
                                     cut_record, kill_traces, low_cut, normalise_traces,
                                     offset_window, resample, top_mute, top_mute_weights)
-from crfwi.signal import highpass, lowpass
+from crfwi.physics.signal import highpass, lowpass
 
 
 def sine(freq: float, dt: float, nt: int, phase: float = 0.3) -> np.ndarray:

@@ -27,9 +27,9 @@ from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment, memory_estimate
 from crfwi.field import qc
 from crfwi.field.segy import read_model_segy, read_segy
-from crfwi.geometry import Grid, Survey, ricker
+from crfwi.physics.geometry import Grid, Survey, ricker
 from crfwi.inversion import Inversion, make_optimizer
-from crfwi.physics import SolverOptions, WaveSolver
+from crfwi.physics.solver import SolverOptions, WaveSolver
 
 T = segyio.TraceField
 GRID = Grid(20, 40, 10.0)

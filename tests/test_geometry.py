@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi.geometry import Grid, Survey, ricker
+from crfwi.physics.geometry import Grid, Survey, ricker
 
 
 def test_grid_coordinates_are_normalised_depth_first():

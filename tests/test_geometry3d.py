@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi.geometry import Grid
-from crfwi.geometry3d import Grid3D, Survey3D
+from crfwi.physics.geometry import Grid
+from crfwi.physics.geometry3d import Grid3D, Survey3D
 
 
 def test_grid3d_coordinates_are_normalised_depth_first_then_y_then_x():

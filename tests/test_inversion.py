@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi.geometry import Grid, Survey
+from crfwi.physics.geometry import Grid, Survey
 from crfwi.inversion import Inversion, make_optimizer, shot_batch
-from crfwi.physics import SolverOptions, WaveSolver
+from crfwi.physics.solver import SolverOptions, WaveSolver
 from crfwi.representations import VelocityModel, build
 
 

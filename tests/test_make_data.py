@@ -20,7 +20,7 @@ import torch
 from crfwi.cli import main
 from crfwi.field import make_data as md
 from crfwi.field.segy import read_segy
-from crfwi.geometry import ricker
+from crfwi.physics.geometry import ricker
 from test_examples import shared_models
 
 TOY = dict(window=(900.0, 1770.0), x0=9000.0, max_offset=1200.0, shot_spacing=150.0,

@@ -12,7 +12,7 @@ from crfwi.analysis import diagnostics
 
 from crfwi.models import zoo
 from crfwi.config import load_config
-from crfwi.geometry import Grid
+from crfwi.physics.geometry import Grid
 from crfwi.representations import VelocityModel, available, build
 from crfwi.representations.base import bound, float32_bounds
 from crfwi.representations.hashgrid import GRID_NORMALISATIONS, HashEncoding

@@ -10,7 +10,7 @@ import pytest
 from crfwi.models import openfwi, zoo
 from crfwi.config import ConfigError, load_config
 from crfwi.experiment import build_experiment
-from crfwi.geometry import Grid
+from crfwi.physics.geometry import Grid
 
 SHARED = Path(os.environ.get("CRFWI_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "models"))
 
@@ -74,7 +74,7 @@ def test_the_preset_is_openfwis_acquisition(tmp_path):
     assert (survey["n_shots"], survey["freq"], survey["dt"], survey["nt"]) == (5, 15.0, 0.001, 1000)
     assert survey["free_surface"] is False
     grid = Grid(70, 70, 10.0)
-    from crfwi.geometry import Survey
+    from crfwi.physics.geometry import Survey
 
     s = Survey.surface(grid, n_shots=5, shot_spacing=survey["shot_spacing"], freq=15.0, dt=0.001,
                        nt=1000)

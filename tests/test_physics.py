@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi.geometry import Grid, Survey
-from crfwi.physics import SolverOptions, WaveSolver
+from crfwi.physics.geometry import Grid, Survey
+from crfwi.physics.solver import SolverOptions, WaveSolver
 
 
 def tiny_solver(dtype=torch.float64, free_surface=True, nt=80):

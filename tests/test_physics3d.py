@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import physics3d
-from crfwi.geometry import Grid, Survey
-from crfwi.geometry3d import Grid3D, Survey3D
-from crfwi.physics import SolverOptions, WaveSolver
-from crfwi.physics3d import WaveSolver3D, make_solver
+from crfwi.physics import solver3d as physics3d
+from crfwi.physics.geometry import Grid, Survey
+from crfwi.physics.geometry3d import Grid3D, Survey3D
+from crfwi.physics.solver import SolverOptions, WaveSolver
+from crfwi.physics.solver3d import WaveSolver3D, make_solver
 
 # The exact options: the gradient is the discrete adjoint. On a CPU device deepwave stores "cpu"
 # exactly as "device"; test_cuda_storage_options_match_device checks it for real on a GPU.

@@ -9,7 +9,7 @@ import pytest
 import torch
 from matplotlib.image import AxesImage
 
-from crfwi.geometry import Grid
+from crfwi.physics.geometry import Grid
 from crfwi.plotting import (_convergence_figure, _models_figure, _shot_figure, _spectra_figure,
                             plot_convergence, plot_models, plot_shot, plot_spectra)
 

@@ -101,8 +101,8 @@ def test_alpha_units_and_the_deferred_conversion():
 
 def test_adfwi_alpha_conversion_is_the_ratio_of_misfit_gradient_norms():
     from crfwi import misfits
-    from crfwi.geometry import Grid, Survey
-    from crfwi.physics import SolverOptions, WaveSolver
+    from crfwi.physics.geometry import Grid, Survey
+    from crfwi.physics.solver import SolverOptions, WaveSolver
     from crfwi.regularizers import adfwi_alpha_conversion
 
     grid = Grid(10, 12, 10.0)

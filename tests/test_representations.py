@@ -11,7 +11,7 @@ import torch
 from scipy.interpolate import RegularGridInterpolator
 from torch.func import functional_call, jvp
 
-from crfwi.geometry import Grid
+from crfwi.physics.geometry import Grid
 from crfwi.representations import VelocityModel, available, build, options
 from crfwi.representations.hashgrid import HashEncoding, level_resolutions
 

@@ -12,8 +12,8 @@ import torch
 from torch.func import functional_call, jvp
 
 from crfwi.analysis import diagnostics
-from crfwi.geometry import Grid
-from crfwi.geometry3d import Grid3D
+from crfwi.physics.geometry import Grid
+from crfwi.physics.geometry3d import Grid3D
 from crfwi.representations import VelocityModel, available, build
 from crfwi.representations.hashgrid import PRIMES_3D, HashEncoding
 

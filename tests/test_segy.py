@@ -14,7 +14,7 @@ from crfwi.cli import main
 from crfwi.field.acquisition import map_to_grid
 from crfwi.field.segy import (FieldData, SegyError, load_traces, read_model_segy, read_segy,
                               scan_segy, write_data_segy, write_model_segy)
-from crfwi.geometry import Grid
+from crfwi.physics.geometry import Grid
 
 T = segyio.TraceField
 NT = 40

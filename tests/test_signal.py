@@ -1,4 +1,4 @@
-"""Tests for crfwi.signal: filter spectra and phase, the torch twin, noise, shot decimation."""
+"""Tests for crfwi.physics.signal: filter spectra and phase, the torch twin, noise, shot decimation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi.signal import (add_noise, bandpass, decimate_shots, highpass, lowpass, lowpass_torch)
+from crfwi.physics.signal import (add_noise, bandpass, decimate_shots, highpass, lowpass, lowpass_torch)
 
 DT = 0.004
 NT = 1000  # 4 s: whole periods of 2, 12 Hz etc., so single rFFT bins carry each sine

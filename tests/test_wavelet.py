@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from crfwi.field.wavelet import estimate_wavelet, load_wavelet
-from crfwi.geometry import Grid, Survey, ricker
-from crfwi.physics import WaveSolver
+from crfwi.physics.geometry import Grid, Survey, ricker
+from crfwi.physics.solver import WaveSolver
 
 DT, NT, FREQ = 0.002, 300, 10.0
 NFFT = 1024  # > 2 NT: the filters below act by linear, not circular, convolution

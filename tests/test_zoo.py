@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from crfwi.models import zoo
-from crfwi.geometry import Grid
+from crfwi.physics.geometry import Grid
 
 PROCEDURAL = ["layered", "faulted", "salt_body", "flatvel", "curvevel", "flatfault", "curvefault"]
 GRIDS = [Grid(8, 12, 10.0), Grid(70, 70, 10.0), Grid(94, 288, 15.0, 12.0), Grid(200, 600, 10.0)]

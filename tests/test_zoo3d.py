@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from crfwi.models import zoo3d
-from crfwi.geometry3d import Grid3D
+from crfwi.physics.geometry3d import Grid3D
 
 GRID = Grid3D(30, 24, 40, 100.0)
 

@@ -23,10 +23,10 @@ __version__ = "0.1.0"
 
 from .config import RunConfig, load_config  # noqa: E402
 from .experiment import Experiment, build_experiment  # noqa: E402
-from .geometry import Grid, Survey, ricker  # noqa: E402
+from .physics.geometry import Grid, Survey, ricker  # noqa: E402
 from .inversion import Inversion, State, make_optimizer, shot_batch  # noqa: E402
 from .analysis.metrics import evaluate  # noqa: E402
-from .physics import SolverOptions, WaveSolver  # noqa: E402
+from .physics.solver import SolverOptions, WaveSolver  # noqa: E402
 from .representations import Representation, VelocityModel  # noqa: E402
 from .representations import available as available_methods  # noqa: E402
 from .representations import build as build_representation  # noqa: E402

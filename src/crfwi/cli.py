@@ -194,8 +194,8 @@ def _parse_grid(text: str) -> tuple[int, ...]:
 
 def _cmd_methods(args: argparse.Namespace) -> int:
     from . import methods, representations
-    from .geometry import Grid
-    from .geometry3d import Grid3D
+    from .physics.geometry import Grid
+    from .physics.geometry3d import Grid3D
 
     sizes = _parse_grid(args.grid)
     grid = Grid(*sizes, 10.0) if len(sizes) == 2 else Grid3D(*sizes, 10.0)

@@ -139,7 +139,7 @@ class InitialSection:
 class PhysicsSection:
     """Wave-solver options; ``max_vel`` 0 = the upper velocity bound, ``pml_freq`` 0 = the wavelet's
     peak frequency, ``courant_number`` 0 = deepwave's default (0.6; see
-    :class:`crfwi.physics.SolverOptions`)."""
+    :class:`crfwi.physics.solver.SolverOptions`)."""
 
     accuracy: int = 8
     max_vel: float = 0.0

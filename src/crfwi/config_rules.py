@@ -83,7 +83,7 @@ def _constant_readings() -> list[str]:
 
 
 def _storage_modes() -> tuple[str, ...]:
-    from . import physics
+    from .physics import solver as physics
 
     return physics.STORAGE_MODES
 

@@ -2,11 +2,11 @@
 
 A run is 3-D when ``model.ny`` > 0: the grid is ``[nz, ny, nx]`` (one ``model.spacing`` on every
 axis), the model a 3-D one (:data:`crfwi.models.zoo3d.MODELS3D`) and the survey a ``survey.shot_grid``
-of shots recorded on the surface (:meth:`crfwi.geometry3d.Survey3D.surface_grid`). The 2-D rules
+of shots recorded on the surface (:meth:`crfwi.physics.geometry3d.Survey3D.surface_grid`). The 2-D rules
 (:mod:`crfwi.config_rules`) apply unchanged; :func:`check_dimensions` adds what only makes sense
 in one dimension or the other, and places shots and receivers inside the 3-D model before anything
 is built, each refusal one line naming the key. Points per wavelength and the time step are
-checked as in 2-D, by the solver (:meth:`crfwi.physics.WaveSolver.check_sampling`, deepwave's CFL
+checked as in 2-D, by the solver (:meth:`crfwi.physics.solver.WaveSolver.check_sampling`, deepwave's CFL
 sub-steps).
 """
 

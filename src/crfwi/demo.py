@@ -46,7 +46,7 @@ def _comparison_figure(root: Path, results: list, base: dict) -> Path:
     import numpy as np
 
     from . import plotting
-    from .geometry import Grid
+    from .physics.geometry import Grid
 
     panels = {"true": np.load(results[0][1].folder / "true.npy")}
     for label, result in results:

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from . import methods, misfits, regularizers, representations, resources, signal
+from . import methods, misfits, regularizers, representations, resources
+from .physics import signal
 from .config import ConfigError, RunConfig
 from .config_rules3d import is_3d
-from .geometry import Grid, Survey
-from .geometry3d import Grid3D, Survey3D
+from .physics.geometry import Grid, Survey
+from .physics.geometry3d import Grid3D, Survey3D
 from .models import openfwi, zoo
-from .physics import SolverOptions, WaveSolver, resolve_device
-from .physics3d import make_solver
+from .physics.solver import SolverOptions, WaveSolver, resolve_device
+from .physics.solver3d import make_solver
 
 # MS-FWI's default bands (Experiment._default_bands): the paper's 4–14 Hz at a preset's paper
 # scale, scaled by the preset's cpu/paper source-frequency ratio at its cpu scale; without a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import ConfigError, RunConfig
-from .geometry3d import Grid3D, Survey3D
+from .physics.geometry3d import Grid3D, Survey3D
 from .models.zoo3d import OVERTHRUST3D_KEY, initial_model3d, load_model3d
 
 __all__ = ["build_grid_and_true_model3d", "build_survey3d", "build_initial_model3d",

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import misfits
-from .physics import WaveSolver
+from .physics.solver import WaveSolver
 from .representations import VelocityModel
 
 __all__ = ["State", "Inversion", "shot_batch", "make_optimizer"]

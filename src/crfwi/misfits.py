@@ -369,7 +369,7 @@ class Multiscale(IterationMisfit):
     Iteration i uses band ``b = min(i // iterations_per_band, len(bands) − 1)``: predicted and
     observed data both pass the same zero-phase low-pass at ``bands[b]`` Hz before the base
     misfit (the last band runs until the end of the inversion). The filter is
-    :func:`crfwi.signal.lowpass_torch`: |H(f)|² of a Butterworth of ``order`` 6, i.e. exactly a
+    :func:`crfwi.physics.signal.lowpass_torch`: |H(f)|² of a Butterworth of ``order`` 6, i.e. exactly a
     forward-backward (zero-phase) Butterworth, applied in the frequency domain so that it is
     differentiable and its adjoint is itself. The observed data are filtered on each call,
     without gradient (an FFT of the batch: negligible next to a wave solve). Filtering both sides with one operator keeps the
@@ -412,7 +412,7 @@ class Multiscale(IterationMisfit):
 
     def __call__(self, predicted: torch.Tensor, observed: torch.Tensor, *,
                  iteration: int) -> torch.Tensor:
-        from .signal import lowpass_torch  # signal imports scipy; keep misfits light to import
+        from .physics.signal import lowpass_torch  # signal imports scipy; keep misfits light to import
 
         cutoff = self.band(iteration)
         with torch.no_grad():

@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .geometry import Grid
+from .physics.geometry import Grid
 
 __all__ = ["plot_convergence", "plot_models", "plot_models3d", "plot_shot", "plot_spectra"]
 
@@ -187,7 +187,7 @@ def plot_models(panels: Mapping[str, Any], grid: Grid, path: str | os.PathLike, 
     Args:
         panels: ``{label: model}``, each model ``[nz, nx]`` in m/s (numpy or torch), in display
             order. By convention the first is the true model.
-        grid: the models' :class:`~crfwi.geometry.Grid`; sets the axes (x and depth in km, depth
+        grid: the models' :class:`~crfwi.physics.geometry.Grid`; sets the axes (x and depth in km, depth
             increasing downward, cells centred on ``(i dz, j dx)``).
         path: output ``.png``; its parent folder is created.
         vmin, vmax: colour limits in m/s; default the min / max of the first panel.
@@ -243,7 +243,7 @@ def _models3d_figure(models: Mapping[str, Any], grid3d: Any, *, slices: Any = No
                      vmin: float | None = None, vmax: float | None = None,
                      title: str | None = None, cmap: str = "jet") -> Figure:
     """Figure of orthogonal slices of 3-D models on one colour scale; see :func:`plot_models3d`."""
-    from .geometry3d import Grid3D
+    from .physics.geometry3d import Grid3D
 
     if not isinstance(grid3d, Grid3D):
         raise TypeError(f"`grid3d` must be a crfwi Grid3D, got {type(grid3d).__name__}")
@@ -314,7 +314,7 @@ def plot_models3d(models: Mapping[str, Any], grid3d: Any, path: str | os.PathLik
 
     Args:
         models: ``{label: volume}``, each ``[nz, ny, nx]`` in m/s (numpy or torch), in row order.
-        grid3d: the volumes' :class:`~crfwi.geometry3d.Grid3D`.
+        grid3d: the volumes' :class:`~crfwi.physics.geometry3d.Grid3D`.
         path: output ``.png``; its parent folder is created.
         slices: ``(iy, ix, iz)`` cell indices, or a dict with any of ``iy``, ``ix``, ``iz``;
             default the middle cell of each axis (``n // 2``).

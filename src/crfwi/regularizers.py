@@ -230,7 +230,7 @@ def adfwi_alpha_conversion(solver, velocity, observed: torch.Tensor, misfit, *,
     resumed run computes the same c.
 
     Args:
-        solver: a :class:`crfwi.physics.WaveSolver` (``simulate(velocity, shots)``).
+        solver: a :class:`crfwi.physics.solver.WaveSolver` (``simulate(velocity, shots)``).
         velocity: the model where the gradients are compared, m/s.
         observed: the run's observed data ``[shot, receiver, time]``.
         misfit: crfwi's misfit of the run.

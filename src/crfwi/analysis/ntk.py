@@ -100,7 +100,7 @@ class WaveNTK:
     Args:
         velocity_model: a :class:`~crfwi.representations.VelocityModel`; its trainable parameters
             are θ (copied, detached: later optimiser steps do not change this object).
-        solver: the :class:`~crfwi.physics.WaveSolver` defining J_G.
+        solver: the :class:`~crfwi.physics.solver.WaveSolver` defining J_G.
         shots: indices of the shots whose data make up d (default all). The kernel of a subset of
             shots is the corresponding diagonal block of the full data-space kernel.
 

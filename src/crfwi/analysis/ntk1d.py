@@ -4,7 +4,7 @@ A 1-D acoustic problem u_tt = v(z)² u_zz + s on a Marmousi trace: 15 m spacing,
 dt = 1.9 ms, 1000 samples (all as printed). The kernel is small (N_m ≈ 200 cells, N_d = 1000
 samples per receiver), so every Jacobian is explicit and every spectrum exact.
 
-Why an own solver and not deepwave: deepwave 0.1.0 does run 1-D models, but :mod:`crfwi.physics`
+Why an own solver and not deepwave: deepwave 0.1.0 does run 1-D models, but :mod:`crfwi.physics.solver`
 (the only module allowed to import it) is 2-D, and the 1-D study needs the *whole* Jacobian J_G
 (N_d × N_m) at many models (10 seeds × 5 widths, and along training). A ~60-line torch
 finite-difference solver gives it in one ``torch.func.jacfwd`` call (all N_m Born directions
@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..geometry import Grid, ricker
+from ..physics.geometry import Grid, ricker
 from ..representations.base import Representation, VelocityModel
 
 __all__ = ["Solver1D", "ShallowNTKNet", "marmousi_trace", "model_jacobian", "model_ntk",

@@ -6,7 +6,7 @@ at 10 m; 5 sources one cell (10 m) deep at x = 0, 170, 340, 520, 690 m (cells 0,
 ``round(linspace(0, 69, 5))``, as the ``openfwi`` preset's 172.5 m spacing rounds to); 70
 receivers every 10 m, one cell deep; a 15 Hz Ricker; dt 1 ms, 1000 samples; absorbing boundaries on
 all four sides (OpenFWI had no free surface; its 120-cell absorbing band is crfwi's 20-cell PML
-here, the same as every crfwi run). The solver is :class:`crfwi.physics.WaveSolver` with
+here, the same as every crfwi run). The solver is :class:`crfwi.physics.solver.WaveSolver` with
 ``max_vel`` = 4900 m/s, the upper velocity bound of the CR-FWI OpenFWI runs, so the data are what
 those runs' forward operator gives for the same map (same deepwave time step, PML and wavelet).
 
@@ -17,7 +17,7 @@ never share a random stream. Training maps are ``i < n_train``, validation maps 
 of the same family (held-out seeds).
 
 **Noise** is not stored: it is drawn at training time (:func:`add_noise_batch`) as in the CR-FWI
-runs' ``data.noise`` k (:func:`crfwi.signal.add_noise`): white Gaussian noise of standard
+runs' ``data.noise`` k (:func:`crfwi.physics.signal.add_noise`): white Gaussian noise of standard
 deviation k·σ0, σ0 the population standard deviation of all samples of that map's clean data
 (all shots). σ0 is stored per map.
 
@@ -41,8 +41,8 @@ import torch
 
 from .. import io
 from ..models import procedural
-from ..geometry import Grid, Survey
-from ..physics import WaveSolver
+from ..physics.geometry import Grid, Survey
+from ..physics.solver import WaveSolver
 
 __all__ = ["FAMILIES", "Acquisition", "DatasetSpec", "openfwi_solver", "simulate_maps",
            "generate", "load", "normalise_velocity", "denormalise_velocity", "add_noise_batch",
@@ -281,7 +281,7 @@ class DataScale:
 def add_noise_batch(data: torch.Tensor, sigma0: torch.Tensor, k: torch.Tensor,
                     generator: torch.Generator) -> torch.Tensor:
     """``data`` ``[batch, ...]`` plus white Gaussian noise of standard deviation ``k · σ0`` per map
-    (the definition of :func:`crfwi.signal.add_noise`, drawn with torch for speed)."""
+    (the definition of :func:`crfwi.physics.signal.add_noise`, drawn with torch for speed)."""
     scale = (k * sigma0).to(data.dtype).reshape(-1, *([1] * (data.ndim - 1)))
     return data + scale * torch.randn(data.shape, generator=generator, dtype=data.dtype)
 

@@ -3,7 +3,7 @@ procedural ones.
 
 Each map's data are simulated with the training acquisition (:mod:`crfwi.datadriven.dataset`,
 the CR-FWI OpenFWI runs' operator) and degraded exactly as a CR-FWI run's ``data.noise = k``:
-:func:`crfwi.signal.add_noise` with σ0 of that map's clean data and seed ``seed + i`` for map
+:func:`crfwi.physics.signal.add_noise` with σ0 of that map's clean data and seed ``seed + i`` for map
 ``i`` of its stack (the same draws for every network scored with the same seed). The prediction is scored per
 map with :mod:`crfwi.analysis.metrics`: ``mse`` in (km/s)², ``mse_norm`` on OpenFWI's normalised scale
 (velocities mapped to [-1, 1] by 1500-4500 m/s, so ``mse_norm = mse / 1.5²``), ``mae`` in km/s,
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import io, signal
+from .. import io
+from ..physics import signal
 from ..analysis import metrics
 from ..models import openfwi
 from . import dataset as ds
@@ -188,7 +189,7 @@ def evaluate_run(run: str | Path, *, noise: tuple[float, ...] = (0.0,),
     summary["_about"] = {
         "checkpoint": str(run / checkpoint), "epoch": state.get("epoch"), "noise_seed": seed,
         "training_noise_k": list(trained),
-        "noise": "white Gaussian, std k * sigma0 of each map's clean data (crfwi.signal.add_noise, "
+        "noise": "white Gaussian, std k * sigma0 of each map's clean data (crfwi.physics.signal.add_noise, "
                  "seed + map index)",
         "metrics": {**{k: v for k, v in metrics.DEFINITIONS.items() if k in METRICS},
                     "mse_norm": "mean((u - u_true)^2), u = 2 (v - 1500) / 3000 - 1: OpenFWI's "

@@ -5,7 +5,7 @@ OpenFWI's recipe (lanl/OpenFWI ``train.py``): L1 loss on velocities normalised t
 Changed for a CPU and a small set, and said so in ``settings.json``: batch 32 (OpenFWI 256),
 learning rate 1e-3 (OpenFWI 1e-4 for ~24 000 maps a family and 120+ epochs) with cosine decay to
 zero over the run, and noise drawn afresh every epoch (``noise``: k uniform in the given range per
-map, standard deviation k·σ0 as :func:`crfwi.signal.add_noise`; default k = 4, the level of the
+map, standard deviation k·σ0 as :func:`crfwi.physics.signal.add_noise`; default k = 4, the level of the
 ``paper-openfwi`` sweep), so the network has seen the noise it is evaluated with. (The paper's
 InversionNet was trained by its authors on OpenFWI's clean data: ``--noise 0`` trains that way.) The validation split (held-out seeds) is scored every epoch at one fixed
 noise draw (level ``val_noise``), against the mean training map as the trivial predictor.

@@ -34,7 +34,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 import torch
 
-from ..geometry import Grid
+from ..physics.geometry import Grid
 
 __all__ = ["FieldData", "Gather", "PaddedGathers", "LineGeometry", "NOT_DATA_CODES", "MappingError",
            "GridAcquisition", "map_to_grid"]

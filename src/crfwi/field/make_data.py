@@ -49,10 +49,10 @@ import numpy as np
 import scipy.signal
 import torch
 
-from .. import signal
+from ..physics import signal
 from ..analysis import metrics
 from ..models import zoo
-from ..geometry import Grid
+from ..physics.geometry import Grid
 
 __all__ = ["MakeDataSpec", "SCALES", "spec_for", "elastic_parameters", "airgun_wavelet",
            "pressure_rate_source", "peak_frequency", "energy_below", "streamer", "make_data",
@@ -382,7 +382,7 @@ def make_data(out: str | Path, spec: MakeDataSpec, *, data_dir=None, device: str
     """Write the line of ``spec`` into the new folder ``out`` (module docstring) and return
     ``make_data.json``'s record. ValueError (one line), before anything is written, when ``out``
     holds files or the inputs cannot work."""
-    from ..physics import resolve_device
+    from ..physics.solver import resolve_device
     from .acquisition import FieldData
     from .segy import write_data_segy
 

@@ -33,7 +33,7 @@ import numpy as np
 import scipy.signal
 import torch
 
-from ..signal import lowpass_torch
+from ..physics.signal import lowpass_torch
 
 __all__ = ["resample", "cut_record", "band_limit", "low_cut", "top_mute_weights", "top_mute",
            "bottom_mute_weights", "bottom_mute", "offset_window", "kill_traces",
@@ -176,7 +176,7 @@ def resample(data: Any, dt_in: float, dt_out: float, nt_out: int | None = None) 
 def cut_record(data: Any, dt: float, length: float, *, pad: bool = False) -> np.ndarray:
     """The samples at times 0 … ``length`` s (inclusive): floor(length/dt) + 1 of them.
 
-    ``length`` is a record length in the sense of :attr:`crfwi.geometry.Survey.duration`, the time
+    ``length`` is a record length in the sense of :attr:`crfwi.physics.geometry.Survey.duration`, the time
     of the last sample, (nt − 1)·dt; pass a survey's duration to get its nt samples.
 
     A record shorter than ``length`` is refused unless ``pad=True``: zeros after the end of a
@@ -213,7 +213,7 @@ def band_limit(data: Any, dt: float, f_low: float | None = None, f_high: float |
                order: int = 6) -> Any:
     """Zero-phase Butterworth low-cut at ``f_low`` and/or high-cut at ``f_high`` (Hz).
 
-    The high-cut is :func:`crfwi.signal.lowpass_torch` (|H_lp(f)|², the response of forward-backward
+    The high-cut is :func:`crfwi.physics.signal.lowpass_torch` (|H_lp(f)|², the response of forward-backward
     Butterworth filtering, applied in the frequency domain on traces zero-padded to 2·nt); the
     low-cut is its complement x − lowpass_torch(x, f_low), which is exactly the zero-phase
     Butterworth high-pass |H_hp|² = 1 − |H_lp|² (digital Butterworth low- and high-pass of one
@@ -229,7 +229,7 @@ def band_limit(data: Any, dt: float, f_low: float | None = None, f_high: float |
         data: ``[..., time]`` numpy array or floating tensor.
         dt: sample interval, seconds.
         f_low, f_high: cut-offs in (0, Nyquist), Hz; None leaves that side open (not both).
-        order: Butterworth order of one pass (effective 2·order), as :mod:`crfwi.signal`.
+        order: Butterworth order of one pass (effective 2·order), as :mod:`crfwi.physics.signal`.
     """
     dt = _positive("dt", dt)
     _check_any(data)
@@ -506,7 +506,7 @@ class Preprocessing:
         """Settings and step order, JSON-ready, for the run folder."""
         band = None if self.f_low is None and self.f_high is None else {
             "f_low": self.f_low, "f_high": self.f_high, "order": self.order,
-            "filter": "zero-phase Butterworth |H|^2 in the frequency domain (crfwi.signal)"}
+            "filter": "zero-phase Butterworth |H|^2 in the frequency domain (crfwi.physics.signal)"}
         mute = None if self.mute_velocity is None else {
             "velocity": self.mute_velocity, "t0": self.mute_t0, "taper": self.mute_taper}
         bottom = None if self.bottom_velocity is None else {

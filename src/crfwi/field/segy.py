@@ -63,7 +63,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 import segyio
 
-from ..geometry import Grid
+from ..physics.geometry import Grid
 from .acquisition import NOT_DATA_CODES, FieldData, LineGeometry
 
 __all__ = ["SegyError", "FieldData", "NOT_DATA_CODES", "SegyModel", "scan_segy",

@@ -35,11 +35,11 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import signal
+from ..physics import signal
 from ..config import ConfigError, RunConfig
-from ..geometry import Grid, Survey
+from ..physics.geometry import Grid, Survey
 from ..models.initial_models import load_initial_file
-from ..physics import SolverOptions, WaveSolver
+from ..physics.solver import SolverOptions, WaveSolver
 from .acquisition import FieldData, GridAcquisition, map_to_grid
 from .preprocess import Preprocessing
 from .qc import read_well_log, well_profile

@@ -9,7 +9,7 @@ sources of a wavelet:
   Geophysics 64(3), "Seismic waveform inversion in the frequency domain, part 1"), from
   the observed data and data simulated in the current model with any reference wavelet.
 
-Time zero of a wavelet is its first sample, as for :func:`crfwi.geometry.ricker` (whose peak sits
+Time zero of a wavelet is its first sample, as for :func:`crfwi.physics.geometry.ricker` (whose peak sits
 at 1.5/f): a zero-phase wavelet must be stored with its delay, its acausal half otherwise lost.
 """
 

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 from scipy import ndimage
 
-from ..geometry import Grid
+from ..physics.geometry import Grid
 from .procedural import WATER_VELOCITY
 
 __all__ = ["initial_model", "INITIAL_KINDS", "CONSTANT_READINGS", "read_initial_file",
@@ -159,7 +159,7 @@ def initial_model(true: np.ndarray, grid: Grid, kind: str, *, sigma: float = 250
         raise ValueError(f"{', '.join(f'`{k}`' for k in stray)} does not apply to initial model "
                          f"{kind!r}; it takes: {', '.join(uses)}")
     if not isinstance(grid, Grid):
-        raise ValueError(f"`grid` must be a crfwi.geometry.Grid, got {type(grid).__name__}")
+        raise ValueError(f"`grid` must be a crfwi.physics.geometry.Grid, got {type(grid).__name__}")
     truth = _check_model("true", true, grid)
     if constant != "mean" and kind != "constant":
         raise ValueError(f"`constant` = {constant!r} applies to initial model 'constant', not {kind!r}")

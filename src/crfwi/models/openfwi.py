@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
-from ..geometry import Grid
+from ..physics.geometry import Grid
 
 __all__ = ["PREFIX", "is_map_name", "parse_map_name", "map_name", "families", "map_count", "load_map"]
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..geometry import Grid
+from ..physics.geometry import Grid
 
 __all__ = ["GENERATORS", "WATER_VELOCITY", "V_MIN", "V_MAX", "check_options", "layered",
            "faulted", "salt_body", "flatvel", "curvevel", "flatfault", "curvefault"]
@@ -57,7 +57,7 @@ def _unit_axes(grid: Grid) -> tuple[np.ndarray, np.ndarray, float]:
     """Node positions as fractions of the extent, ``zn [nz, 1]`` and ``xn [1, nx]`` in [0, 1],
     and the aspect ratio depth / width (0 when the grid has no width)."""
     if not isinstance(grid, Grid):
-        raise ValueError(f"`grid` must be a crfwi.geometry.Grid, got {type(grid).__name__}")
+        raise ValueError(f"`grid` must be a crfwi.physics.geometry.Grid, got {type(grid).__name__}")
     depth, width = grid.extent
     # A one-node axis has no extent: put it at 0 rather than divide by zero.
     zn = grid.z() / depth if depth > 0 else np.zeros(grid.nz)

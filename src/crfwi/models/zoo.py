@@ -1,7 +1,7 @@
 """The model zoo: named velocity models (benchmark files and procedural generators) and initial models.
 
 Every model is a numpy ``float32`` array ``[nz, nx]`` in m/s, depth first, its first sample at
-z = 0 m, x = 0 m, on a :class:`~crfwi.geometry.Grid`.
+z = 0 m, x = 0 m, on a :class:`~crfwi.physics.geometry.Grid`.
 
 *Benchmark* models (Marmousi, Marmousi2, Overthrust, 2004 BP, SEG/EAGE Salt) are never shipped with
 the package. They are read from a data directory -- the ``data_dir`` argument, else the environment
@@ -27,7 +27,7 @@ from scipy import ndimage
 
 from . import openfwi
 from .datadir import DATA_DIR_ENV, MANIFEST, DataAbsent, manifest_entry, resolve_data_dir  # noqa: F401
-from ..geometry import Grid
+from ..physics.geometry import Grid
 from .initial_models import (CONSTANT_READINGS, INITIAL_KINDS, initial_model,  # noqa: F401
                              read_initial_file, water_mask)
 from .procedural import (GENERATORS, V_MAX, V_MIN, WATER_VELOCITY, check_options,  # noqa: F401
@@ -335,7 +335,7 @@ def load_model(name: str, grid: Grid | None = None, *, data_dir: str | Path | No
             raise ValueError("`origin` needs a `grid` that says the window's size and spacing")
         return model, file_grid
     if not isinstance(grid, Grid):
-        raise ValueError(f"`grid` must be a crfwi.geometry.Grid, got {type(grid).__name__}")
+        raise ValueError(f"`grid` must be a crfwi.physics.geometry.Grid, got {type(grid).__name__}")
     if window is None:
         return _resample(model, file_grid, grid, (z0, x0), name), grid
     try:

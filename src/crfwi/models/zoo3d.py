@@ -1,8 +1,8 @@
 """3-D models (issue 15): the SEG/EAGE Overthrust volume or its procedural stand-in, and 3-D starts.
 
 Every volume is a numpy ``float32`` array ``[nz, ny, nx]`` in m/s (depth, crossline y, inline x;
-see :mod:`crfwi.geometry3d`), its first sample at z = y = x = 0 m, on a
-:class:`~crfwi.geometry3d.Grid3D`.
+see :mod:`crfwi.physics.geometry3d`), its first sample at z = y = x = 0 m, on a
+:class:`~crfwi.physics.geometry3d.Grid3D`.
 
 * ``"overthrust3d"``: the SEG/EAGE 3-D Overthrust volume (Aminzadeh, Brac & Kunz, 1997) when the
   data directory has it -- a ``.npy`` ``[nz, ny, nx]`` named in ``models.json`` under the key
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from ..geometry3d import Grid3D
+from ..physics.geometry3d import Grid3D
 from .datadir import MANIFEST, DataAbsent, manifest_entry, resolve_data_dir
 from .initial_models import CONSTANT_READINGS, read_initial_file
 from .zoo import _interp_axis, _sample_positions  # the 2-D loader's resampling, per axis
@@ -96,7 +96,7 @@ def _rng(seed) -> np.random.Generator:
 
 def _check_grid(grid3d) -> Grid3D:
     if not isinstance(grid3d, Grid3D):
-        raise ValueError(f"`grid3d` must be a crfwi.geometry3d.Grid3D, got {type(grid3d).__name__}")
+        raise ValueError(f"`grid3d` must be a crfwi.physics.geometry3d.Grid3D, got {type(grid3d).__name__}")
     return grid3d
 
 
@@ -304,7 +304,7 @@ def load_model3d(name: str, grid3d: Grid3D, seed: int = 0, data_dir: str | Path 
 
     Args:
         name: one of :data:`MODELS3D`.
-        grid3d: the target :class:`~crfwi.geometry3d.Grid3D`.
+        grid3d: the target :class:`~crfwi.physics.geometry3d.Grid3D`.
         seed: seed of the stand-in (default 0).
         data_dir: data directory; default ``$CRFWI_DATA_DIR``.
         origin, window: where in the real volume the grid lies (real volume only).

@@ -2,7 +2,7 @@
 
 A *representation* is an ``nn.Module`` that maps the grid's normalised coordinates
 ``[nz, nx, 2]`` (last axis ``(z, x)`` in ``[-1, 1]``) to a model perturbation ``[nz, nx]``
-in its own output units -- in 3-D (issue 15), a :class:`~crfwi.geometry3d.Grid3D`'s coordinates
+in its own output units -- in 3-D (issue 15), a :class:`~crfwi.physics.geometry3d.Grid3D`'s coordinates
 ``[nz, ny, nx, 3]`` (last axis ``(z, y, x)``) to ``[nz, ny, nx]``; a representation is built for
 one dimension, the grid's. Everything else -- scaling that output to m/s, adding the initial
 model m0, bounding to a velocity range, keeping a water layer fixed -- is done once, by
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..geometry import Grid
-from ..geometry3d import Grid3D
+from ..physics.geometry import Grid
+from ..physics.geometry3d import Grid3D
 
 __all__ = ["Representation", "VelocityModel", "register", "build", "available", "describe", "bound",
            "float32_bounds", "BOUND_GRADIENTS", "STARTS"]

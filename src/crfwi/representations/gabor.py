@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 
-from ..geometry import Grid
-from ..geometry3d import Grid3D
+from ..physics.geometry import Grid
+from ..physics.geometry3d import Grid3D
 from .base import Representation, register
 from .layers import compute_dtype, points_of, zero_linear_
 

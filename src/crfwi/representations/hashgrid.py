@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..geometry import Grid
-from ..geometry3d import Grid3D
+from ..physics.geometry import Grid
+from ..physics.geometry3d import Grid3D
 from .base import Representation, register
 from .layers import compute_dtype, points_of, relu_mlp, zero_linear_
 

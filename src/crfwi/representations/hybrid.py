@@ -39,8 +39,8 @@ import math
 import torch
 from torch import nn
 
-from ..geometry import Grid
-from ..geometry3d import Grid3D
+from ..physics.geometry import Grid
+from ..physics.geometry3d import Grid3D
 from .base import Representation, register
 from .hashgrid import HashEncoding, grid_scales
 from .layers import compute_dtype, coord_dim, points_of, relu_mlp, sine_network, zero_linear_

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..geometry import Grid
-from ..geometry3d import Grid3D
+from ..physics.geometry import Grid
+from ..physics.geometry3d import Grid3D
 from .base import Representation, register
 from .layers import SineLayer, compute_dtype, points_of, sine_network, siren_linear, zero_linear_
 

@@ -178,7 +178,7 @@ class WaveSolver:
     """The forward operator G: velocity [nz, nx] (m/s) → data [shot, receiver, time].
 
     The code is dimension-generic (deepwave picks 2-D or 3-D from the model):
-    :class:`crfwi.physics3d.WaveSolver3D` is this class on a 3-D grid, with the 3-D checks.
+    :class:`crfwi.physics.solver3d.WaveSolver3D` is this class on a 3-D grid, with the 3-D checks.
 
     Args:
         grid: the model grid.

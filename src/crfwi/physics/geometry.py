@@ -129,7 +129,7 @@ class Grid:
 
 def _check_wavelet_sampling(freq: float, dt: float) -> None:
     """The wavelet must be sampled: keep its significant band (~2.5 f_peak) below Nyquist.
-    (Shared by :class:`Survey` and :class:`crfwi.geometry3d.Survey3D`.)"""
+    (Shared by :class:`Survey` and :class:`crfwi.physics.geometry3d.Survey3D`.)"""
     nyquist = 0.5 / dt
     if nyquist < 2.5 * freq:
         raise ValueError(

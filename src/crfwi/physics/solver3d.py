@@ -1,7 +1,7 @@
 """3-D acoustic simulation (issue 15): :class:`WaveSolver3D`, the forward operator on a
-:class:`~crfwi.geometry3d.Grid3D` and :class:`~crfwi.geometry3d.Survey3D`.
+:class:`~crfwi.physics.geometry3d.Grid3D` and :class:`~crfwi.physics.geometry3d.Survey3D`.
 
-:class:`crfwi.physics.WaveSolver` is written for any number of spatial dimensions (deepwave picks
+:class:`crfwi.physics.solver.WaveSolver` is written for any number of spatial dimensions (deepwave picks
 1-D, 2-D or 3-D from the model's shape), so this is that class, not a copy of it: the same
 ``simulate``/``born``/``check_velocity``/``shot_index``/``describe``/``time_substeps``, with
 velocity ``[nz, ny, nx]``, cell indices ``(iz, iy, ix)``, six absorbing faces (the top one
@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from .geometry3d import Grid3D, Survey3D
-from .physics import SolverOptions, WaveSolver
+from .solver import SolverOptions, WaveSolver
 
 __all__ = ["WaveSolver3D", "REFUSED_3D", "check_options_3d", "make_solver"]
 
-# Every :class:`~crfwi.physics.SolverOptions` value is proven in 3-D by tests/test_physics3d.py
+# Every :class:`~crfwi.physics.solver.SolverOptions` value is proven in 3-D by tests/test_physics3d.py
 # (so none is refused below), and how (deepwave 0.1.0, CPU, float64, dt below the CFL limit):
 #
 # * exact — gradcheck (finite differences in every cell: 5e-10 relative), Taylor remainders of
@@ -54,7 +54,7 @@ def check_options_3d(options: SolverOptions) -> None:
 class WaveSolver3D(WaveSolver):
     """The forward operator G: velocity ``[nz, ny, nx]`` (m/s) → data ``[shot, receiver, time]``.
 
-    Arguments as :class:`crfwi.physics.WaveSolver`, with a :class:`Grid3D` and a
+    Arguments as :class:`crfwi.physics.solver.WaveSolver`, with a :class:`Grid3D` and a
     :class:`Survey3D`; per-shot ``source_locations``/``receiver_locations`` hold
     ``(iz, iy, ix)`` cells (``[shot, 1, 3]`` and ``[shot, R, 3]``). ``options`` are refused when
     :func:`check_options_3d` says so.
@@ -74,7 +74,7 @@ class WaveSolver3D(WaveSolver):
                  receiver_mask: torch.Tensor | np.ndarray | None = None) -> None:
         if not isinstance(grid, Grid3D):
             raise ValueError(f"WaveSolver3D needs a Grid3D, got {type(grid).__name__}; use "
-                             "crfwi.physics.WaveSolver for a 2-D grid")
+                             "crfwi.physics.solver.WaveSolver for a 2-D grid")
         if not isinstance(survey, Survey3D):
             raise ValueError(f"WaveSolver3D needs a Survey3D, got {type(survey).__name__}")
         options = options or SolverOptions()
@@ -90,8 +90,8 @@ class WaveSolver3D(WaveSolver):
 
 
 def make_solver(grid, survey, **kwargs) -> WaveSolver:
-    """:class:`WaveSolver3D` for a :class:`Grid3D`, :class:`~crfwi.physics.WaveSolver` for a 2-D
-    :class:`~crfwi.geometry.Grid` (one call site for code that serves both, e.g. experiments)."""
+    """:class:`WaveSolver3D` for a :class:`Grid3D`, :class:`~crfwi.physics.solver.WaveSolver` for a 2-D
+    :class:`~crfwi.physics.geometry.Grid` (one call site for code that serves both, e.g. experiments)."""
     if isinstance(grid, Grid3D):
         return WaveSolver3D(grid, survey, **kwargs)
     if isinstance(survey, Survey3D):

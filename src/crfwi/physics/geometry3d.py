@@ -1,6 +1,6 @@
 """3-D model grid and areal surface survey (issue 15).
 
-The 3-D counterparts of :class:`crfwi.geometry.Grid` and :class:`crfwi.geometry.Survey`, with the
+The 3-D counterparts of :class:`crfwi.physics.geometry.Grid` and :class:`crfwi.physics.geometry.Survey`, with the
 same conventions extended by one axis: models are ``[nz, ny, nx]`` (depth first, then the
 crossline y, then the inline x, so that ``[iz, :, :]`` is a depth slice and ``[:, iy, :]`` an
 inline section laid out like a 2-D model), metres / seconds / m/s / Hz, data
@@ -143,7 +143,7 @@ def _pair(name: str, value, default: tuple[float, float] | None = None) -> tuple
 
 
 def _line(n: int, width: float, spacing: float | None, first: float | None) -> np.ndarray:
-    """``n`` positions along one axis, as :meth:`crfwi.geometry.Survey.surface` lays out shots."""
+    """``n`` positions along one axis, as :meth:`crfwi.physics.geometry.Survey.surface` lays out shots."""
     if spacing is None:
         return np.linspace(0.0, width, n) if n > 1 else np.array([width / 2])
     start = (width - spacing * (n - 1)) / 2 if first is None else float(first)
@@ -156,7 +156,7 @@ class Survey3D(Recording):
 
     Positions are in metres; shot ``i`` fires at ``(source_y[i], source_x[i])`` and receiver ``r``
     sits at ``(receiver_y[r], receiver_x[r])``. Every shot records on the same receivers. The
-    other fields mean what they mean in :class:`crfwi.geometry.Survey`.
+    other fields mean what they mean in :class:`crfwi.physics.geometry.Survey`.
     """
 
     source_y: tuple[float, ...]
@@ -207,7 +207,7 @@ class Survey3D(Recording):
         the same along both axes) and receivers every ``receiver_spacing`` metres along y and x
         (one number or a ``(y, x)`` pair; default every cell).
 
-        Along each axis the shots follow :meth:`crfwi.geometry.Survey.surface`: without
+        Along each axis the shots follow :meth:`crfwi.physics.geometry.Survey.surface`: without
         ``shot_spacing`` they span the whole width, first and last on the edges; with it they are
         centred unless ``first_shot = (y, x)`` is given. Shots are numbered x fastest (row-major
         over ``(y, x)``, like the model). Depths default to one cell (``dz``) below the top.

@@ -9,6 +9,7 @@ the misfit, and one-line refusals of bad inputs.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import warnings
@@ -235,6 +236,38 @@ def test_bad_inputs_refused_in_one_line(line, tmp_path, capsys):
         md.spec_for("gpu")
 
 
+def test_held_out_shots_score_the_kept_models(line, tmp_path, capsys):
+    """chevron_like.py --train-shots inverts 2 of the toy line's 3 shots and keeps its models;
+    chevron_validation.py scores each on the shot it never used, beside the model's MSE."""
+    from test_benchmarks import load
+
+    import shutil
+
+    folder = tmp_path / "line"  # a copy: the module's other tests count the runs of theirs
+    shutil.copytree(line[0], folder, ignore=shutil.ignore_patterns("runs"))
+    bench, validation = load("chevron_like"), load("chevron_validation")
+    assert bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "10",
+                       "--train-shots", "2", "--quiet"]) == 0
+    run = folder / "runs" / "ig-train2"
+    assert sorted(p.name for p in (run / "models").iterdir()) == [
+        "iteration_000000.npy", "iteration_000010.npy"]
+    assert validation.main([str(folder), "ig-train2", "--json", str(tmp_path / "v.json")]) == 0
+    [curve] = json.loads((tmp_path / "v.json").read_text())
+    assert curve["trained_shots"] == [0, 2] and curve["held_out_shots"] == [1]
+    rows = curve["rows"]
+    assert [r["iteration"] for r in rows] == [0, 10]
+    assert all(0 < r["held_out_misfit"] < 10 for r in rows)
+    with open(run / "history.csv") as f:
+        start = next(csv.DictReader(f))
+    assert rows[0]["mse"] == pytest.approx(float(start["mse"]), rel=1e-6)
+    # A run that inverted every shot holds nothing out: one line, exit code 2.
+    assert bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "1",
+                       "--quiet"]) == 0
+    capsys.readouterr()
+    assert validation.main([str(folder), "ig"]) == 2
+    assert "nothing is held out" in capsys.readouterr().err
+
+
 def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     """benchmarks/chevron_like.py on the toy line: MS-FWI and IG-FWI run through the field
     workflow, are scored against the truth, summarised; a second call skips the finished runs."""
@@ -261,12 +294,15 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     summary = json.loads((tmp_path / "sum" / "summary.json").read_text())
     assert [(r["run"], r["wavelet"]) for r in summary["runs"]] == [
         ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
-    names = dict(wavelet="file", normalise=None, early=None, max_offset=0.0, max_depth="")
+    names = dict(wavelet="file", normalise=None, early=None, max_offset=0.0, max_depth="",
+                 train_shots=0)
     assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "normalise": "rms"})) == "ig-rms"
     assert bench._run_name("ig", bench.argparse.Namespace(
         **{**names, "early": [2600.0, 1.5, 0.4], "max_offset": 6000.0})) == "ig-early-offset6000"
     assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "max_depth": "diving"})) \
         == "ig-depth-diving"
+    assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "train_shots": 12})) \
+        == "ig-train12"
     assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
     assert (tmp_path / "sum" / "ig-estimate" / "model.npy").is_file()
     depth = summary["runs"][2]["mse_by_depth"]

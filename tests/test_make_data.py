@@ -236,6 +236,22 @@ def test_bad_inputs_refused_in_one_line(line, tmp_path, capsys):
         md.spec_for("gpu")
 
 
+def test_a_regenerated_line_keeps_its_earlier_summary_rows():
+    """make-data regenerated elsewhere differs by float32 noise, not by data: the committed
+    summary's rows stay; a different acquisition replaces them."""
+    from test_benchmarks import load
+
+    same = load("chevron_like")._same
+    record = {"noise": {"clean_std": 4.230409208739212}, "acquisition": {"shots": 17},
+              "wavelet": {"calibration_rel_error": 4.2254e-05, "file": "wavelet.npy"}}
+    again = {"noise": {"clean_std": 4.230409469902836}, "acquisition": {"shots": 17},
+             "wavelet": {"calibration_rel_error": 4.3749e-05, "file": "wavelet.npy"}}
+    assert same(record, again)
+    assert not same(record, {**again, "acquisition": {"shots": 16}})
+    assert not same(record, {**again, "noise": {"clean_std": 4.3}})
+    assert not same(record, {**again, "wavelet": {**again["wavelet"], "file": "other.npy"}})
+
+
 def test_held_out_shots_score_the_kept_models(line, tmp_path, capsys):
     """chevron_like.py --train-shots inverts 2 of the toy line's 3 shots and keeps its models;
     chevron_validation.py scores each on the shot it never used, beside the model's MSE."""

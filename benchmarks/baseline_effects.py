@@ -35,7 +35,7 @@ from crfwi import misfits, regularizers  # noqa: E402
 from crfwi.analysis import metrics  # noqa: E402
 from crfwi.config import config_from_dict  # noqa: E402
 from crfwi.experiment import build_experiment  # noqa: E402
-from crfwi.inversion import Inversion, make_optimizer  # noqa: E402
+from crfwi.inversion.loop import Inversion, make_optimizer  # noqa: E402
 
 
 def config(args, method: str, **inversion):

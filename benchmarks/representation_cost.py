@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crfwi  # noqa: E402,F401  (sets OMP_WAIT_POLICY before torch's OpenMP starts)
 from crfwi import representations
 from crfwi.models import zoo  # noqa: E402
-from crfwi.inversion import Inversion, make_optimizer  # noqa: E402
+from crfwi.inversion.loop import Inversion, make_optimizer  # noqa: E402
 from crfwi.physics.solver import WaveSolver, resolve_device  # noqa: E402
 from solver_overhead import marmousi_setup, timed  # noqa: E402
 

@@ -33,7 +33,7 @@ import crfwi  # noqa: E402  (sets OMP_WAIT_POLICY before torch's OpenMP starts)
 import deepwave  # noqa: E402
 from crfwi.models import zoo  # noqa: E402
 from crfwi.physics.geometry import Grid, Survey  # noqa: E402
-from crfwi.inversion import Inversion, make_optimizer  # noqa: E402
+from crfwi.inversion.loop import Inversion, make_optimizer  # noqa: E402
 from crfwi.physics.solver import SolverOptions, WaveSolver, resolve_device  # noqa: E402
 from crfwi.representations import VelocityModel, build  # noqa: E402
 

@@ -13,7 +13,7 @@ from crfwi.cli import main
 from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment
 from crfwi.physics.geometry import Grid, Survey
-from crfwi.inversion import Inversion
+from crfwi.inversion.loop import Inversion
 from crfwi.physics.solver import SolverOptions, WaveSolver
 from crfwi.representations import VelocityModel, build
 

@@ -9,7 +9,7 @@ import pytest
 
 from crfwi import io
 from crfwi.cli import main
-from crfwi.inversion import Inversion
+from crfwi.inversion.loop import Inversion
 from toy import TOY_HEAD
 
 TOY = TOY_HEAD + """[initial]

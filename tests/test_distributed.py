@@ -1,4 +1,4 @@
-"""Shot-parallel inversion (crfwi.distributed, issue 14) at toy size, 2 ranks on gloo/CPU.
+"""Shot-parallel inversion (crfwi.inversion.distributed, issue 14) at toy size, 2 ranks on gloo/CPU.
 
 The multi-process tests start real processes (``crfwi invert --nproc 2``, torchrun, or ranks
 started here with torchrun's environment and a free port, so a failure or a signal can be
@@ -24,7 +24,7 @@ import torch.distributed as dist
 from crfwi import io
 from crfwi.cli import main
 from crfwi.config import ConfigError, load_config
-from crfwi.distributed import partition
+from crfwi.inversion.distributed import partition
 from crfwi.resources import parse_size
 from crfwi.runner import plan_shot_chunk
 from toy import TOY_HEAD
@@ -52,7 +52,7 @@ WORKER = r"""
 import crfwi, json, os, signal, sys
 from crfwi import io, runner
 from crfwi.cli import main
-from crfwi.inversion import Inversion
+from crfwi.inversion.loop import Inversion
 
 spec = json.loads(os.environ.get("CRFWI_TEST_INJECT", "{}"))
 if spec and int(os.environ["RANK"]) == spec["rank"]:
@@ -178,7 +178,7 @@ def test_block_gradients_sum_to_the_batch_gradient(toy_config):
     import torch
 
     from crfwi.experiment import build_experiment
-    from crfwi.inversion import Inversion
+    from crfwi.inversion.loop import Inversion
 
     experiment = build_experiment(load_config(toy_config), device="cpu")
     observed = experiment.observed_data()
@@ -253,7 +253,7 @@ def test_max_memory_sets_the_shot_chunk_and_refuses_what_cannot_fit(toy_config, 
 
 
 def test_bad_input_is_refused_before_any_rank_starts(toy_config, tmp_path, capsys, monkeypatch):
-    import crfwi.distributed as distributed
+    import crfwi.inversion.distributed as distributed
 
     def no_process(*args, **kwargs):
         raise AssertionError("a rank was started")

@@ -28,7 +28,7 @@ from crfwi.experiment import build_experiment, memory_estimate
 from crfwi.field import qc
 from crfwi.field.segy import read_model_segy, read_segy
 from crfwi.physics.geometry import Grid, Survey, ricker
-from crfwi.inversion import Inversion, make_optimizer
+from crfwi.inversion.loop import Inversion, make_optimizer
 from crfwi.physics.solver import SolverOptions, WaveSolver
 
 T = segyio.TraceField

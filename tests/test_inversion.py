@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from crfwi.physics.geometry import Grid, Survey
-from crfwi.inversion import Inversion, make_optimizer, shot_batch
+from crfwi.inversion.loop import Inversion, make_optimizer, shot_batch
 from crfwi.physics.solver import SolverOptions, WaveSolver
 from crfwi.representations import VelocityModel, build
 

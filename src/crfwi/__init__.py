@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 from .config import RunConfig, load_config  # noqa: E402
 from .experiment import Experiment, build_experiment  # noqa: E402
 from .physics.geometry import Grid, Survey, ricker  # noqa: E402
-from .inversion import Inversion, State, make_optimizer, shot_batch  # noqa: E402
+from .inversion.loop import Inversion, State, make_optimizer, shot_batch  # noqa: E402
 from .analysis.metrics import evaluate  # noqa: E402
 from .physics.solver import SolverOptions, WaveSolver  # noqa: E402
 from .representations import Representation, VelocityModel  # noqa: E402

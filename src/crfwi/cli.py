@@ -56,7 +56,7 @@ def _cmd_invert(args: argparse.Namespace) -> int:
     from .config import load_config, shorthand_overrides
     from .runner import resume_inversion, run_inversion
 
-    from . import distributed
+    from .inversion import distributed
     from .resources import parse_size
 
     overrides = shorthand_overrides(preset=args.preset, scale=args.scale, init=args.init,
@@ -93,7 +93,7 @@ def _cmd_invert(args: argparse.Namespace) -> int:
 def _invert_as_rank(args: argparse.Namespace, overrides: list[str], budget: int | None) -> int:
     """One rank of a shot-parallel run (torchrun or --nproc). Rank 0 reads the input and
     reports; a failure agreed on by all ranks is printed once, by rank 0."""
-    from . import distributed
+    from .inversion import distributed
     from .config import load_config
     from .runner import RunInterrupted, resume_inversion, run_inversion
 
@@ -135,7 +135,8 @@ def _launch_ranks(args: argparse.Namespace, overrides: list[str], budget: int | 
     """``--nproc N``: check everything a run checks, then start N ranks on this machine."""
     import torch
 
-    from . import distributed, io
+    from . import io
+    from .inversion import distributed
     from .config import load_config
     from .runner import check_run, resume_config
 

@@ -2,7 +2,7 @@
 
 true model (zoo) → grid, survey (maybe decimated) → solver → observed data (maybe degraded);
 initial model m0; bounds; water mask; method → representation → velocity model, misfit and
-regulariser. Nothing here runs the optimisation (see :mod:`crfwi.inversion`).
+regulariser. Nothing here runs the optimisation (see :mod:`crfwi.inversion.loop`).
 
 A 3-D run (``model.ny`` > 0) builds its grid, true model, survey and start with
 :mod:`crfwi.experiment3d`; everything after is the same code.

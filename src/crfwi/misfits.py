@@ -183,7 +183,7 @@ def ncc(predicted: torch.Tensor, observed: torch.Tensor, *, eps: float = NORM_EP
 # ---------------------------------------------------------------------------------------------
 class IterationMisfit:
     """Base of the iteration-dependent misfits: ``fn(predicted, observed, iteration=i)``, and
-    ``at(i)`` for the plain misfit of iteration i (what :class:`crfwi.inversion.Inversion` calls)."""
+    ``at(i)`` for the plain misfit of iteration i (what :class:`crfwi.inversion.loop.Inversion` calls)."""
 
     needs_iteration = True
 
@@ -238,7 +238,7 @@ class WeciMisfit(IterationMisfit):
 
     ``J_i = w(i)·GC + (1 − w(i))·Envelope_p`` with ``w(i) = 1/(1 + exp(−s·(i − N/2)))``, N =
     ``total_iterations``, i the 0-based iteration (number of completed steps, as
-    :attr:`crfwi.inversion.Inversion.iteration`). Early iterations fit envelopes (robust to cycle
+    :attr:`crfwi.inversion.loop.Inversion.iteration`). Early iterations fit envelopes (robust to cycle
     skipping), late ones the waveform shape. Source: ADFWI ``fwi/misfit/Weci.py`` (PAPER.md §3.1),
     whose logistic is unscaled, s = ``steepness`` = 1: the switch then takes ~10 iterations
     around N/2, whatever N (w(N/2 ∓ 5) ≈ 0.007 / 0.993). A smaller s spreads it out; it is

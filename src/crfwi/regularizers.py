@@ -1,4 +1,4 @@
-"""Model regularisers ``f(m) -> scalar``, added to the misfit by :class:`crfwi.inversion.Inversion`.
+"""Model regularisers ``f(m) -> scalar``, added to the misfit by :class:`crfwi.inversion.loop.Inversion`.
 
 Only what the baselines need: the first-order total variation of ADFWI-TV (PAPER.md §3.1), its
 StepLR-style weight schedule, and the conversion of ADFWI-TV's weight from ADFWI's misfit units to
@@ -76,7 +76,7 @@ class TVSchedule:
     """ADFWI-TV: :func:`total_variation` with weights decayed StepLR-style, in ADFWI's units.
 
     α(i) = α·gamma^(i // step_size) for the 0-based iteration i (number of completed steps, as
-    :attr:`crfwi.inversion.Inversion.iteration`): with the defaults the weights are α for
+    :attr:`crfwi.inversion.loop.Inversion.iteration`): with the defaults the weights are α for
     iterations 0–19, 0.9α for 20–39, 0.81α for 40–59, … Source: ADFWI
     ``fwi/regularization/base.py`` (``regular_StepLR``) and ``tv_1order.py``; defaults α_x = α_z =
     2e-9, "maximum step size of 20", gamma = 0.9 (PAPER.md §3.1, Table 3). Stateless: the
@@ -158,7 +158,7 @@ class TVSchedule:
     def bind(self, *, dz: float, dx: float,
              conversion: float | Callable[[], float] | None = None) -> "BoundTVSchedule":
         """This schedule on a grid of spacing dz, dx (m): ``at(i)`` then needs the iteration
-        only, the form :class:`crfwi.inversion.Inversion` takes.
+        only, the form :class:`crfwi.inversion.loop.Inversion` takes.
 
         ``conversion``: c, or a zero-argument function returning it (called once, at the first
         ``at``); required with ``alpha_units = "adfwi"``, not allowed with ``"literal"``.

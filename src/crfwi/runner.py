@@ -20,7 +20,7 @@ holds the loss, the data misfit); instead qc.json (data fit per shot at m0 and a
 well-log comparison), model.segy, predicted.segy, wavelet.npy and figures/gathers.png,
 figures/well.png (:func:`crfwi.field.qc.write_field_outputs`).
 
-A shot-parallel run (``ranks``, :mod:`crfwi.distributed`) goes through the same code: every rank
+A shot-parallel run (``ranks``, :mod:`crfwi.inversion.distributed`) goes through the same code: every rank
 builds the same experiment and model, rank 0 makes the observed data and shares them (a field
 run's samples are read by rank 0 alone; the others build from the headers and what rank 0 found
 in the samples), and only rank 0 reads or writes the folder, so a checkpoint holds no
@@ -44,10 +44,10 @@ import torch
 from . import __version__, io, regularizers, resources
 from .analysis import metrics
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
-from .distributed import RankFailed, Ranks
+from .inversion.distributed import RankFailed, Ranks
 from .experiment import (Experiment, build_experiment, build_grid_and_true_model, memory_estimate,
                          shot_count)
-from .inversion import Inversion, make_optimizer
+from .inversion.loop import Inversion, make_optimizer
 
 __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "plan_shot_chunk",
            "check_run", "resume_config"]
@@ -551,7 +551,7 @@ def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
                   max_memory: int | None = None) -> RunResult | None:
     """Run ``config`` into a new run folder ``out`` (refused if it already holds a run).
 
-    ``ranks``: this process's :class:`~crfwi.distributed.Ranks` in a shot-parallel run (every
+    ``ranks``: this process's :class:`~crfwi.inversion.distributed.Ranks` in a shot-parallel run (every
     rank calls this with the same arguments; rank 0 returns the result, the others None).
     ``max_memory``: bytes one process may use; sets ``physics.shot_chunk`` (:func:`plan_shot_chunk`).
     """

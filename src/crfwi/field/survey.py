@@ -19,7 +19,7 @@ no true model, and instead:
 In a shot-parallel run only rank 0 reads the samples (step 1) and estimates the wavelet (step 5):
 the other ranks build from the headers alone with what rank 0 found in the samples
 (:class:`SampleFacts`: the dead traces, the estimated wavelet), and receive their observed data
-from rank 0 (:meth:`crfwi.distributed.Ranks.share_shots`).
+from rank 0 (:meth:`crfwi.inversion.distributed.Ranks.share_shots`).
 
 Every mistake in the inputs is a :class:`~crfwi.config.ConfigError` naming the key or the file.
 """

@@ -4,7 +4,7 @@ Each step renders the model once, simulates a batch of shots, and back-propagate
 
 1. the data misfit to the *model* gradient ∂J/∂m, shot chunk by shot chunk, into a detached leaf
    copy of m (so chunks — or processes each holding some shots — just add their parts: with
-   ``ranks`` (:class:`crfwi.distributed.Ranks`) each process takes its block of the batch and one
+   ``ranks`` (:class:`crfwi.inversion.distributed.Ranks`) each process takes its block of the batch and one
    ``all_reduce`` sums the parts);
 2. ∂J/∂m through the representation to ∂J/∂θ, once (on every process, each holding the same m_θ,
    so all take the same step; the regulariser is added here, once).
@@ -23,9 +23,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from . import misfits
-from .physics.solver import WaveSolver
-from .representations import VelocityModel
+from .. import misfits
+from ..physics.solver import WaveSolver
+from ..representations import VelocityModel
 
 __all__ = ["State", "Inversion", "shot_batch", "make_optimizer"]
 
@@ -97,7 +97,7 @@ class Inversion:
             :class:`~crfwi.regularizers.TVSchedule` bound to the grid spacing).
         observed_shots: the shot indices the rows of ``observed`` hold (default all, in order):
             a process of a shot-parallel run may hold only the shots it simulates.
-        ranks: a :class:`crfwi.distributed.Ranks` for shot-parallel runs (None: one process).
+        ranks: a :class:`crfwi.inversion.distributed.Ranks` for shot-parallel runs (None: one process).
     """
 
     def __init__(self, model: VelocityModel, solver: WaveSolver, observed: torch.Tensor, *,

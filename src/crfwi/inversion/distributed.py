@@ -1,7 +1,7 @@
 """Shot-parallel inversion on torch.distributed: ranks, the gradient sum, agreement, the launcher.
 
 One inversion runs as N identical processes ("ranks"). Every rank holds the same m_θ and Adam
-state; each iteration's shot batch (:func:`crfwi.inversion.shot_batch`, the same on every rank) is
+state; each iteration's shot batch (:func:`crfwi.inversion.loop.shot_batch`, the same on every rank) is
 split into N contiguous, balanced blocks (:func:`partition`); each rank computes the misfit and
 ∂J/∂m of its block, and one ``all_reduce`` (SUM) of ``[∂J/∂m, loss, failed]`` gives every rank
 the full-batch gradient of the velocity grid. Every rank then back-propagates that gradient

@@ -1,4 +1,4 @@
-"""Issue 6: the paper's numbers as data (crfwi.paper_results) and the report writer
+"""Issue 6: the paper's numbers as data (crfwi.study.paper_results) and the report writer
 (crfwi report)."""
 
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tomli_w
 
-from crfwi import paper_results as paper
+from crfwi.study import paper_results as paper
 from crfwi import report
 from crfwi.config import config_from_dict
 from crfwi.runner import run_inversion

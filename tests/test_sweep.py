@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from crfwi import sweep as sweep_module
+from crfwi.study import sweep as sweep_module
 from crfwi.cli import main
 from crfwi.config import ConfigError
-from crfwi.sweep import NAMED_SWEEPS, load_sweep, run_sweep
+from crfwi.study.sweep import NAMED_SWEEPS, load_sweep, run_sweep
 
 TOY_SWEEP = """
 name = "toy"

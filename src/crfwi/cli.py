@@ -251,7 +251,7 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep, parse_devices, run_state, run_sweep
+    from .study.sweep import load_sweep, parse_devices, run_state, run_sweep
 
     if args.jobs < 1:
         raise _UsageError(f"--jobs must be >= 1, got {args.jobs}")
@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("bench", help="run a sweep of runs (a SWEEP.toml or a named sweep)")
-    p.add_argument("sweep", help="SWEEP.toml, or a named sweep (src/crfwi/sweeps/: paper-marmousi, "
+    p.add_argument("sweep", help="SWEEP.toml, or a named sweep (src/crfwi/study/sweeps/: paper-marmousi, "
                    "paper-others, paper-openfwi, ablations)")
     p.add_argument("--out", help="folder of the run folders (default: the sweep's, results/NAME)")
     p.add_argument("--summaries", help="copy each finished run's small files here (commit them)")

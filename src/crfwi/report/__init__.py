@@ -1,6 +1,6 @@
 """``crfwi report RESULTS_DIR``: a Markdown report of a results folder in the paper's layout.
 
-Input: a folder laid out as the sweep runner writes it (:mod:`crfwi.sweep`), one run folder per
+Input: a folder laid out as the sweep runner writes it (:mod:`crfwi.study.sweep`), one run folder per
 ``<preset>-<scale>/<init>-<scenario>/<method>-seed<N>/`` holding at least ``metrics.json`` and
 ``config.resolved.toml`` (``history.csv``, ``data.json`` and ``model.npy`` are used when present).
 Output: ``report.md`` plus the figures it cites (``figures/`` next to it):
@@ -9,7 +9,7 @@ Output: ``report.md`` plus the figures it cites (``figures/`` next to it):
   salt, Overthrust × smooth / linear / constant) and Table 1 (the MSE columns plus the compute
   columns), each cell "ours (paper)": ours is the mean over seeds, "mean ± std, n=N" when there
   is more than one seed (std = sample standard deviation, ddof 1); the paper's number as printed,
-  with its source in :mod:`crfwi.paper_results`. Our best per column is **bold**, the paper's best
+  with its source in :mod:`crfwi.study.paper_results`. Our best per column is **bold**, the paper's best
   carries a †; "–" marks a run we do not have (or a number the paper does not print).
 * Table 7 (constant start: MPE-FWI, LR-FWI, LRG-FWI, IG-FWI on Marmousi, Overthrust, Salt).
 * Datasets, initial models or scenarios outside the paper's tables go to generic tables.

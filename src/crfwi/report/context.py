@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import paper_results as paper
+from ..study import paper_results as paper
 from .markdown import escape
 from .runs import INITS, METHOD_ORDER, Cell, aggregate, method_rank, scan
 from .true_models import TrueModels

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import paper_results as paper
+from ..study import paper_results as paper
 from .context import ReportContext
 from .markdown import DASH, best_indices, fixed, markdown_table, ours_text
 from .runs import Cell

@@ -2,7 +2,7 @@
 over seeds into the cells of a table.
 
 A run folder is ``<preset>-<scale>/<init>-<scenario>/<method>-seed<N>/`` under a results folder
-(the sweep runner's layout, :mod:`crfwi.sweep`), holding ``metrics.json`` and
+(the sweep runner's layout, :mod:`crfwi.study.sweep`), holding ``metrics.json`` and
 ``config.resolved.toml`` (``data.json`` when present).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import paper_results as paper
+from ..study import paper_results as paper
 
 #: The data scenarios named after the paper's Table 4 columns ("clean" = no degradation).
 SCENARIOS = ("clean", "noise4", "noise8", "lowcut4", "lowcut6", "shots9", "shots5")

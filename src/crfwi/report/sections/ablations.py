@@ -3,7 +3,7 @@ same group, initial model, method and seed (its "clean" scenario), with the diff
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, fixed, link_path, markdown_table
 from ..runs import RunRecord

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, markdown_table
 from ..runs import METHOD_ORDER, Cell, group_name

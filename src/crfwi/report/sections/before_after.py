@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, fixed, link_path, markdown_table
 from ..runs import Cell, record_order

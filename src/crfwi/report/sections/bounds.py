@@ -9,7 +9,7 @@ says which setting each table cell holds, so a reader never compares the two una
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ...methods import resolve
 from ..context import ReportContext
 from ..markdown import DASH, link_path, markdown_table

@@ -3,7 +3,7 @@ reason is measured, not assumed: the SSIM the runs give their constant initial m
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 
 EVIDENCE = ("mse", "mae")

@@ -30,7 +30,7 @@ def header(ctx: ReportContext) -> list[str]:
         + (f"; {len(ctx.ignored)} metrics.json outside the layout ignored" if ctx.ignored
            else ""),
         "* Paper: Chen et al., \"Unveiling the Mechanism of Continuous Representation "
-        "Full-Waveform Inversion\", ICLR 2026 — numbers from `crfwi.paper_results` "
+        "Full-Waveform Inversion\", ICLR 2026 — numbers from `crfwi.study.paper_results` "
         "(PAPER.md §5, as printed).",
         "",
         "**Conventions.** A cell reads `ours (paper)`. Ours is one run's value, or "

@@ -4,7 +4,7 @@ showed."""
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, best_indices, markdown_table, ours_text
 from ..runs import Cell, method_rank

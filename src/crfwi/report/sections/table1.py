@@ -3,7 +3,7 @@ epoch, parameters, peak memory) and the paper's own inconsistencies between its 
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, markdown_table, ours_text
 from ..paper_columns import metric_table, paper_column

@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, markdown_table
 from ..runs import mean_std_n

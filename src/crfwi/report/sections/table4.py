@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..paper_columns import metric_table, paper_column
 from ..runs import SCENARIOS, group_name, number

@@ -10,7 +10,7 @@ report's header states; the paper's are one RTX 3090 at 60 × 160 × 160.
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..markdown import DASH, markdown_table
 from ..runs import mean_std_n

@@ -3,7 +3,7 @@ LRG-FWI, IG-FWI) on Marmousi, Overthrust and Salt."""
 
 from __future__ import annotations
 
-from ... import paper_results as paper
+from ...study import paper_results as paper
 from ..context import ReportContext
 from ..paper_columns import metric_table, paper_column, unrun_groups_note
 from ..runs import group_name

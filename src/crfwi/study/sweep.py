@@ -41,10 +41,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import methods
-from .config import (ConfigError, apply_overrides, check_user_input, config_from_dict, merge_config,
+from .. import methods
+from ..config import (ConfigError, apply_overrides, check_user_input, config_from_dict, merge_config,
                      read_toml)
-from .runner import RunInterrupted
+from ..runner import RunInterrupted
 
 __all__ = ["Sweep", "SweepRun", "load_sweep", "run_sweep", "run_state", "stale_fields",
            "parse_devices", "SUMMARY_FILES", "NAMED_SWEEPS"]
@@ -194,7 +194,7 @@ def stale_fields(folder: Path, run: SweepRun) -> list[str]:
     recorded_path = folder / run.path / "config.resolved.toml"
     if not recorded_path.is_file():
         return []
-    from .config import config_to_dict, load_config
+    from ..config import config_to_dict, load_config
 
     current = config_from_dict(run.data)
     written = _flatten(read_toml(recorded_path))
@@ -247,8 +247,8 @@ def _execute(run: SweepRun, out: str, device: str, threads: int) -> tuple[dict, 
         import torch
 
         torch.set_num_threads(threads)
-    from .io import RunFolder
-    from .runner import resume_inversion, run_inversion
+    from ..io import RunFolder
+    from ..runner import resume_inversion, run_inversion
 
     folder = RunFolder(Path(out) / run.path)
     if folder.holds_run():

@@ -230,7 +230,23 @@ def summarise(run: Path, truth: Path) -> dict:
                          "final": metrics.get("well_rms")},
             "well_rms_paper_window": well_rms_within(qc, PAPER_WELL_WINDOW_M),
             "mse_by_depth": mse_by_depth(run, truth),
+            "lowest_mse_on_the_way": lowest_mse_on_the_way(run),
             "truth": {label: {k: scores[label][k] for k in keep} for label in scores}}
+
+
+def lowest_mse_on_the_way(run: Path) -> dict | None:
+    """{"mse", "iteration"} of the history's lowest MSE (a run scored with ``field.true_model``
+    every ``metrics_every`` iterations: the runs semi-converge, BENCHMARKS.md §12); None for a
+    run whose history holds no MSE."""
+    import csv
+
+    with open(run / "history.csv", newline="") as f:
+        scored = [(float(r["mse"]), int(r["iteration"])) for r in csv.DictReader(f)
+                  if r.get("mse") not in (None, "")]
+    if not scored:
+        return None
+    mse, iteration = min(scored)
+    return {"mse": mse, "iteration": iteration}
 
 
 def _same(a, b, rel: float = 1e-5, tiny: float = 1e-5) -> bool:

@@ -276,6 +276,8 @@ def test_held_out_shots_score_the_kept_models(line, tmp_path, capsys):
     with open(run / "history.csv") as f:
         start = next(csv.DictReader(f))
     assert rows[0]["mse"] == pytest.approx(float(start["mse"]), rel=1e-6)
+    lowest = bench.lowest_mse_on_the_way(run)  # the history's own scores (field.true_model)
+    assert lowest["iteration"] in (0, 10) and lowest["mse"] <= float(start["mse"])
     # A run that inverted every shot holds nothing out: one line, exit code 2.
     assert bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "1",
                        "--quiet"]) == 0

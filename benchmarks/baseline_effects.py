@@ -5,7 +5,7 @@ Three checks on one preset, printed as markdown tables:
 1. **ADFWI-TV.** At the initial model m0 (and at ADFWI's final model, where the TV gradient is not
    degenerate): the TV-to-misfit gradient-norm ratio as crfwi runs it, next to the same ratio in
    ADFWI's units (ADFWI's per-trace √(Σ r² dt) misfit on peak-normalised traces with the literal
-   α = 2e-9, :func:`crfwi.misfits.adfwi_l2`), and the share of free cells where the TV gradient
+   α = 2e-9, :func:`crfwi.methods.misfits.adfwi_l2`), and the share of free cells where the TV gradient
    outweighs the misfit's (what Adam, per cell, responds to). Then ``pixel`` (ADFWI) and
    ``adfwi-tv`` run for ``--iterations`` with the same seed: their final TV (unit weights), MSE
    below the water and mean difference.
@@ -31,7 +31,7 @@ import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads Op
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from crfwi import misfits, regularizers  # noqa: E402
+from crfwi.methods import misfits, regularizers  # noqa: E402
 from crfwi.analysis import metrics  # noqa: E402
 from crfwi.config import config_from_dict  # noqa: E402
 from crfwi.experiment import build_experiment  # noqa: E402

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import methods, misfits, regularizers
+from crfwi.methods import registry as methods, misfits, regularizers
 from crfwi.physics import signal
 from crfwi.cli import main
 from crfwi.config import ConfigError, config_from_dict

@@ -1,4 +1,4 @@
-"""Tests for crfwi.misfits: gradients, minima, invariances, the WECI schedule and the registry."""
+"""Tests for crfwi.methods.misfits: gradients, minima, invariances, the WECI schedule and the registry."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from crfwi import misfits
-from crfwi.misfits import (WeciMisfit, envelope, envelope_misfit, global_correlation, hilbert,
+from crfwi.methods import misfits
+from crfwi.methods.misfits import (WeciMisfit, envelope, envelope_misfit, global_correlation, hilbert,
                            l2, ncc)
 
 SHAPE = (2, 3, 32)

@@ -1,4 +1,4 @@
-"""Tests for crfwi.regularizers: TV by hand, its gradient and the StepLR schedule."""
+"""Tests for crfwi.methods.regularizers: TV by hand, its gradient and the StepLR schedule."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import crfwi  # noqa: F401  first: sets OMP_WAIT_POLICY before torch loads (see 
 import pytest
 import torch
 
-from crfwi.regularizers import TVSchedule, total_variation
+from crfwi.methods.regularizers import TVSchedule, total_variation
 
 
 def test_constant_model_is_zero():
@@ -100,10 +100,10 @@ def test_alpha_units_and_the_deferred_conversion():
 
 
 def test_adfwi_alpha_conversion_is_the_ratio_of_misfit_gradient_norms():
-    from crfwi import misfits
+    from crfwi.methods import misfits
     from crfwi.physics.geometry import Grid, Survey
     from crfwi.physics.solver import SolverOptions, WaveSolver
-    from crfwi.regularizers import adfwi_alpha_conversion
+    from crfwi.methods.regularizers import adfwi_alpha_conversion
 
     grid = Grid(10, 12, 10.0)
     survey = Survey.surface(grid, n_shots=3, freq=20.0, dt=0.001, nt=60)

@@ -52,7 +52,7 @@ def test_paper_values_spot_checks_and_sources():
 
 
 def test_method_names_match_crfwi_methods():
-    from crfwi.methods import METHODS
+    from crfwi.methods.registry import METHODS
 
     assert {name: m.paper for name, m in METHODS.items()} == paper.METHOD_NAMES
 

@@ -194,7 +194,8 @@ def _parse_grid(text: str) -> tuple[int, ...]:
 
 
 def _cmd_methods(args: argparse.Namespace) -> int:
-    from . import methods, representations
+    from . import representations
+    from .methods import registry as methods
     from .physics.geometry import Grid
     from .physics.geometry3d import Grid3D
 

@@ -173,7 +173,7 @@ class InversionSection:
     such as ``adfwi-tv``; the paper's names work too). Empty ``misfit``, ``regularizer`` and
     ``bands`` mean the method's own (l2, none and none except for WECI-FWI, ADFWI-TV and
     MS-FWI); ``misfit_options`` / ``regularizer_options`` are keyword options of the misfit
-    (crfwi.misfits.build) and of the TV schedule (crfwi.regularizers.TVSchedule).
+    (crfwi.methods.misfits.build) and of the TV schedule (crfwi.methods.regularizers.TVSchedule).
     ``bands``: MS-FWI low-pass cut-offs (Hz) fitted one after the other, ``band_iterations``
     each (0 = ``iterations`` split evenly; the last band runs to the end).
     ``lr`` 0 = the method's default (5 for pixel, 1e-4 for networks); ``grid_lr`` 0 = ``lr``.

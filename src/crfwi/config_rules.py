@@ -101,13 +101,13 @@ def _bound_gradients() -> tuple[str, ...]:
 
 
 def _misfits() -> list[str]:
-    from . import misfits
+    from .methods import misfits
 
     return misfits.available()
 
 
 def _resolve_method(name: str) -> Any:
-    from . import methods
+    from .methods import registry as methods
 
     return methods.resolve(name)
 

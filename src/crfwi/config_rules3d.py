@@ -94,7 +94,7 @@ def _positions(c) -> str | None:
 
 def check_dimensions(c) -> str | None:
     """The checks between fields that tell 2-D and 3-D runs apart (a CROSS_CHECKS entry)."""
-    from . import methods
+    from .methods import registry as methods
     from .config_rules import _changed
     from .models.zoo3d import INITIAL_KINDS3D, MODELS3D
 
@@ -125,5 +125,5 @@ def check_dimensions(c) -> str | None:
     inv = c.inversion
     if (inv.regularizer or methods.resolve(inv.method).regularizer) == "tv":
         return (f"total variation (`inversion.method` = {inv.method!r} or `inversion.regularizer` "
-                "= \"tv\") is 2-D only (crfwi.regularizers); use a method without it in 3-D")
+                "= \"tv\") is 2-D only (crfwi.methods.regularizers); use a method without it in 3-D")
     return _positions(c)

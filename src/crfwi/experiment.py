@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from . import methods, misfits, regularizers, representations, resources
+from . import representations, resources
+from .methods import registry as methods, misfits, regularizers
 from .physics import signal
 from .config import ConfigError, RunConfig
 from .config_rules3d import is_3d
@@ -31,7 +32,7 @@ from .physics.solver3d import make_solver
 
 # MS-FWI's default bands (Experiment._default_bands): the paper's 4–14 Hz at a preset's paper
 # scale, scaled by the preset's cpu/paper source-frequency ratio at its cpu scale; without a
-# preset the paper's bands below the data's usable band (crfwi.misfits.multiscale_bands).
+# preset the paper's bands below the data's usable band (crfwi.methods.misfits.multiscale_bands).
 
 if TYPE_CHECKING:
     from .field.survey import FieldRun
@@ -142,7 +143,7 @@ class Experiment:
             raise ConfigError(f"inversion.bands: {err}") from None
 
     def _default_bands(self) -> tuple[float, ...]:
-        """MS-FWI's bands: see :func:`crfwi.misfits.multiscale_bands` (ratio = the preset scale's
+        """MS-FWI's bands: see :func:`crfwi.methods.misfits.multiscale_bands` (ratio = the preset scale's
         source frequency over the paper scale's, for a run of a preset)."""
         ratio = None
         if self.config.preset:

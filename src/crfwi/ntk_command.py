@@ -40,9 +40,9 @@ def _spectra_figures(methods: dict[str, dict], out: Path, title: str) -> list[Pa
 def _velocity_model(experiment, method: str):
     """The velocity model of ``method`` at initialisation on ``experiment``'s grid, m0, bounds
     and water mask, seeded by ``config.seed`` as a run is. A method name maps to its
-    representation (``crfwi.methods``; e.g. ``adfwi-tv`` → pixel); the config's representation
+    representation (``crfwi.methods.registry``; e.g. ``adfwi-tv`` → pixel); the config's representation
     options and output scale apply only to the config's own method, others use their defaults."""
-    from . import methods as method_table
+    from .methods import registry as method_table
     from . import representations
 
     config = experiment.config
@@ -66,13 +66,13 @@ def run_ntk(config, out: str | Path, *, methods: Sequence[str] | None = None, k:
     """The ``crfwi ntk`` command: the spectra of Θ and Θ_m at initialisation for several methods.
 
     Builds the experiment of ``config`` (a :class:`~crfwi.config.RunConfig`) once; for each method
-    (``crfwi.methods`` names; default: the config's own) builds its velocity model at initialisation (seeded by
+    (``crfwi.methods.registry`` names; default: the config's own) builds its velocity model at initialisation (seeded by
     ``config.seed``), computes the top-``k`` eigenvalues of Θ (matrix-free, ``space``) and of Θ_m,
     and writes into ``out``: ``spectrum.json`` ({method: [{iteration, eigenvalues, decay,
     theta_m_eigenvalues, cost}]}, plus the normalisation used) and ``spectra.png``,
     ``spectra_without_mean.png``, ``theta_m_spectra.png``. Returns the JSON payload.
     """
-    from . import methods as method_table
+    from .methods import registry as method_table
     from .experiment import build_experiment
 
     methods = list(methods) if methods else [config.inversion.method]

@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, io, regularizers, resources
+from . import __version__, io, resources
+from .methods import regularizers
 from .analysis import metrics
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
 from .inversion.distributed import RankFailed, Ranks

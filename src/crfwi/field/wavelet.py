@@ -169,7 +169,7 @@ def estimate_wavelet(observed: Any, predicted_reference: Any, reference_wavelet:
     data have little energy (outside the reference wavelet's band, or near its spectral notches)
     Σ|P|² carries no information and F would amplify noise; the damping takes F smoothly to 0
     there. ε = 1e-3 of the peak power damps where P's amplitude spectrum is below ~3 % (−30 dB)
-    of its peak — for a Ricker reference, above ~2.5 f_peak (``crfwi.misfits.RICKER_USABLE``) and
+    of its peak — for a Ricker reference, above ~2.5 f_peak (``crfwi.methods.misfits.RICKER_USABLE``) and
     below ~0.3 f_peak. Larger ε: more stable, more bias towards 0 in the weak parts of the band.
     The estimate is only as good as the current model: with wrong kinematics F absorbs time
     shifts, so estimate on a good model, early times or near offsets (``mask``), or re-estimate.

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .. import misfits
+from ..methods import misfits
 from ..physics.solver import WaveSolver
 from ..representations import VelocityModel
 
@@ -86,7 +86,7 @@ class Inversion:
         solver: the forward operator.
         observed: observed data ``[shot, receiver, time]`` on the solver's device.
         optimizer: default :func:`make_optimizer` (Adam).
-        misfit: a name from :mod:`crfwi.misfits`, a callable ``(pred, obs) -> scalar``, or an
+        misfit: a name from :mod:`crfwi.methods.misfits`, a callable ``(pred, obs) -> scalar``, or an
             iteration-dependent misfit (``needs_iteration = True`` and ``at(i)``: WECI-FWI's
             blend, MS-FWI's bands), evaluated with the iteration's plain misfit.
         shots_per_iteration: 0 = all shots every step; else a random batch per step.
@@ -94,7 +94,7 @@ class Inversion:
         seed: seeds the shot batches.
         regularizer: optional ``f(m) -> scalar`` added to the loss, or an iteration-dependent
             one (``needs_iteration = True`` and ``at(i)``, e.g. ADFWI-TV's decaying
-            :class:`~crfwi.regularizers.TVSchedule` bound to the grid spacing).
+            :class:`~crfwi.methods.regularizers.TVSchedule` bound to the grid spacing).
         observed_shots: the shot indices the rows of ``observed`` hold (default all, in order):
             a process of a shot-parallel run may hold only the shots it simulates.
         ranks: a :class:`crfwi.inversion.distributed.Ranks` for shot-parallel runs (None: one process).

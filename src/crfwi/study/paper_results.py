@@ -34,7 +34,7 @@ METRIC_LABELS = {"ssim": "SSIM ↑", "mse": "MSE ↓", "mae": "MAE ↓"}
 #: The row order of Tables 1, 4 and 5, then Table 7's LRG-FWI.
 PAPER_METHODS = ("ADFWI", "ADFWI-TV", "WECI-FWI", "MS-FWI", "IFWI", "WinFWI", "LR-FWI", "MPE-FWI",
                  "IG-FWI", "LRG-FWI")
-#: crfwi's method name -> the paper's (as crfwi.methods.METHODS[name].paper).
+#: crfwi's method name -> the paper's (as crfwi.methods.registry.METHODS[name].paper).
 METHOD_NAMES = {"pixel": "ADFWI", "adfwi-tv": "ADFWI-TV", "weci-fwi": "WECI-FWI",
                 "ms-fwi": "MS-FWI", "siren": "IFWI", "gabor": "WinFWI", "lowrank": "LR-FWI",
                 "hashgrid": "MPE-FWI", "ig": "IG-FWI", "lrg": "LRG-FWI"}

@@ -41,7 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import methods
+from ..methods import registry as methods
 from ..config import (ConfigError, apply_overrides, check_user_input, config_from_dict, merge_config,
                      read_toml)
 from ..runner import RunInterrupted

@@ -10,7 +10,7 @@ says which setting each table cell holds, so a reader never compares the two una
 from __future__ import annotations
 
 from ...study import paper_results as paper
-from ...methods import resolve
+from ...methods.registry import resolve
 from ..context import ReportContext
 from ..markdown import DASH, link_path, markdown_table
 from ..runs import Cell, aggregate, record_order, scan

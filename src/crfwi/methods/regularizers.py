@@ -83,7 +83,7 @@ class TVSchedule:
     iteration is an argument (ADFWI keeps a counter), so resumed runs agree.
 
     **Units of α** (``alpha_units``). ADFWI adds the TV to *its* misfit, Σ_traces √(Σ_t r² dt) on
-    peak-normalised traces (:func:`crfwi.misfits.adfwi_l2`), not to crfwi's ½ Σ r² on raw deepwave
+    peak-normalised traces (:func:`crfwi.methods.misfits.adfwi_l2`), not to crfwi's ½ Σ r² on raw deepwave
     amplitudes (unit-amplitude Ricker). Against crfwi's misfit the literal α = 2e-9 is ~1e8 times
     too weak to act (BENCHMARKS; ``benchmarks/baseline_effects.py``). No constant converts one
     misfit into the other (one is a sum of trace norms of normalised data, the other half a
@@ -100,7 +100,7 @@ class TVSchedule:
     experiment passes one that simulates m0, so a resumed run computes the same c). ``"literal"``
     weighs α against crfwi's misfit as given (c = 1; ADFWI-TV ≡ ADFWI at α = 2e-9).
 
-    Iteration-dependent (``needs_iteration = True``, like :class:`crfwi.misfits.WeciMisfit`):
+    Iteration-dependent (``needs_iteration = True``, like :class:`crfwi.methods.misfits.WeciMisfit`):
     ``at(i, dz=, dx=)`` returns the plain ``regularizer(m)`` of iteration i.
 
     Args:
@@ -168,7 +168,7 @@ class TVSchedule:
             raise ValueError("alpha_units = 'literal' takes no `conversion`")
         if self.alpha_units == "adfwi" and conversion is None:
             raise ValueError("alpha_units = 'adfwi' needs the conversion of α to crfwi's misfit "
-                             "units (crfwi.regularizers.adfwi_alpha_conversion; the experiment "
+                             "units (crfwi.methods.regularizers.adfwi_alpha_conversion; the experiment "
                              "passes it), or use alpha_units = 'literal'")
         return BoundTVSchedule(self, dz=dz, dx=dx, conversion=conversion)
 
@@ -221,8 +221,8 @@ def adfwi_alpha_conversion(solver, velocity, observed: torch.Tensor, misfit, *,
                            shot_chunk: int = 0) -> float:
     """c = ‖∇_m J(m)‖ / ‖∇_m J_ADFWI(m)‖: ADFWI-TV's α in crfwi's misfit units (:class:`TVSchedule`).
 
-    J is ``misfit`` (crfwi's, e.g. :func:`crfwi.misfits.l2`; an iteration-dependent one is taken
-    at iteration 0), J_ADFWI is :func:`crfwi.misfits.adfwi_l2` with the survey's dt, both over all
+    J is ``misfit`` (crfwi's, e.g. :func:`crfwi.methods.misfits.l2`; an iteration-dependent one is taken
+    at iteration 0), J_ADFWI is :func:`crfwi.methods.misfits.adfwi_l2` with the survey's dt, both over all
     shots of ``observed`` (the full-survey objective, what one ADFWI iteration sees), their model
     gradients at ``velocity`` (m/s, ``[nz, nx]``; the run's m0) from one simulation. The norms run
     over the ``free`` cells (bool ``[nz, nx]``, True = updated; default all): fixed water cells

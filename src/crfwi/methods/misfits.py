@@ -65,7 +65,7 @@ def adfwi_l2(predicted: torch.Tensor, observed: torch.Tensor, *, dt: float,
 
     Source: ADFWI ``fwi/misfit/L2.py`` (``Misfit_waveform_L2``) and ``fwi/acoustic_fwi.py``. Not a
     crfwi objective (not in :func:`available`): crfwi uses it to express ADFWI-TV's weight, which
-    is set against this misfit, in crfwi's units (:class:`crfwi.regularizers.TVSchedule`).
+    is set against this misfit, in crfwi's units (:class:`crfwi.methods.regularizers.TVSchedule`).
     """
     _check(predicted, observed)
     if not dt > 0:
@@ -135,7 +135,7 @@ def envelope_misfit(power: float = 1.5, *, eps: float = ENVELOPE_EPS) -> Misfit:
         return envelope(predicted, observed, power=power, eps=eps)
 
     misfit.__name__ = f"envelope_p{power:g}"
-    misfit.__doc__ = f"Envelope misfit with p = {power:g} (see crfwi.misfits.envelope)."
+    misfit.__doc__ = f"Envelope misfit with p = {power:g} (see crfwi.methods.misfits.envelope)."
     return misfit
 
 
@@ -412,7 +412,7 @@ class Multiscale(IterationMisfit):
 
     def __call__(self, predicted: torch.Tensor, observed: torch.Tensor, *,
                  iteration: int) -> torch.Tensor:
-        from .physics.signal import lowpass_torch  # signal imports scipy; keep misfits light to import
+        from ..physics.signal import lowpass_torch  # signal imports scipy; keep misfits light to import
 
         cutoff = self.band(iteration)
         with torch.no_grad():

@@ -30,24 +30,24 @@ literal form):
 * **ADFWI-TV**: ADFWI sets α against its own misfit, Σ_traces √(Σ_t r² dt) on peak-normalised
   traces; against crfwi's ½Σr² the literal 2e-9 is ~1e8 times too weak and ADFWI-TV would equal
   ADFWI. α is multiplied by c = ‖∇J_crfwi(m0)‖/‖∇J_ADFWI(m0)‖, measured once per run at m0
-  (:class:`crfwi.regularizers.TVSchedule`); ``regularizer_options = {alpha_units = "literal"}``
+  (:class:`crfwi.methods.regularizers.TVSchedule`); ``regularizer_options = {alpha_units = "literal"}``
   uses 2e-9 as it is. Even in ADFWI's units the paper's α barely acts (TV −0.2 %, MSE unchanged),
   unlike the paper's ADFWI-TV, so α is multiplied by ``gain`` = 1000, the measured weight at which
-  TV lowers the error most (:data:`crfwi.regularizers.EFFECT_GAIN`); ``gain = 1`` is the paper's α.
+  TV lowers the error most (:data:`crfwi.methods.regularizers.EFFECT_GAIN`); ``gain = 1`` is the paper's α.
 * **WECI-FWI**: the envelope and correlation gradients are 1e4–1e6 apart, so after the logistic
   switch Adam's second moment froze the model; each term is divided, shot by shot, by the norm
-  of its adjoint source (:class:`crfwi.misfits.WeciMisfit`); ``misfit_options = {normalize =
+  of its adjoint source (:class:`crfwi.methods.misfits.WeciMisfit`); ``misfit_options = {normalize =
   "none"}`` is ADFWI's unnormalised blend.
 * **MS-FWI**: the paper's 4–14 Hz bands at a preset's paper scale, × cpu/paper source frequency at
   its cpu scale, the paper's bands below 2.5 × the source frequency without a preset
-  (:func:`crfwi.misfits.multiscale_bands`); ``inversion.bands`` sets any.
+  (:func:`crfwi.methods.misfits.multiscale_bands`); ``inversion.bands`` sets any.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import representations
+from .. import representations
 
 __all__ = ["Method", "METHODS", "available", "resolve"]
 

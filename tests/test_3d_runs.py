@@ -11,7 +11,8 @@ from crfwi.config import ConfigError, config_from_dict
 from crfwi.experiment import build_experiment, memory_estimate
 from crfwi.experiment3d import build_survey3d
 from crfwi.physics.geometry3d import Grid3D
-from crfwi.runner import plan_shot_chunk, run_inversion
+from crfwi.run_plan import plan_shot_chunk
+from crfwi.runner import run_inversion
 
 # A toy 3-D run: 8 x 10 x 10 cells of the stand-in, 2 shots, a thin PML, a short record.
 TOY = {"name": "toy3d", "model": {"name": "thrust_fold3d", "nz": 8, "ny": 10, "nx": 10,

@@ -26,7 +26,7 @@ from crfwi.cli import main
 from crfwi.config import ConfigError, load_config
 from crfwi.inversion.distributed import partition
 from crfwi.resources import parse_size
-from crfwi.runner import plan_shot_chunk
+from crfwi.run_plan import plan_shot_chunk
 from toy import TOY_HEAD
 
 TOY = TOY_HEAD + """[initial]

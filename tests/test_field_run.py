@@ -339,14 +339,6 @@ def test_an_npz_survey_and_a_well_start(line, tmp_path):
     assert exp.bounds == (1400.0, 2600.0)
 
 
-def _runner_knows_field_runs() -> bool:
-    from crfwi import runner
-
-    return hasattr(runner, "shot_count")  # imported by the runner's field-run change
-
-
-@pytest.mark.skipif(not _runner_knows_field_runs(),
-                    reason="runner.py does not write field runs yet (issue 13 runner change)")
 def test_a_field_run_folder(line, tmp_path):
     """Through the runner: no true model, the QC files written, resumable."""
     from crfwi.runner import resume_inversion, run_inversion

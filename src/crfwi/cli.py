@@ -138,7 +138,8 @@ def _launch_ranks(args: argparse.Namespace, overrides: list[str], budget: int | 
     from . import io
     from .inversion import distributed
     from .config import load_config
-    from .runner import check_run, resume_config
+    from .run_plan import check_run
+    from .runner import resume_config
 
     if args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available()):
         if torch.cuda.device_count() < args.nproc:

@@ -29,7 +29,6 @@ rank-specific state and resumes with any number of ranks.
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import signal
 import sys
@@ -41,17 +40,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__, io, resources
+from . import __version__, io
 from .methods import regularizers
 from .analysis import metrics
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
 from .inversion.distributed import RankFailed, Ranks
-from .experiment import (Experiment, build_experiment, build_grid_and_true_model, memory_estimate,
-                         shot_count)
+from .experiment import Experiment, build_experiment, build_grid_and_true_model
 from .inversion.loop import Inversion, make_optimizer
+from .run_plan import with_budget
 
-__all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "plan_shot_chunk",
-           "check_run", "resume_config"]
+__all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "resume_config"]
 
 HISTORY_COLUMNS = ["iteration", "loss", "seconds", "step_seconds", "ssim", "mse", "mae", "psnr",
                    "rel_error", "ntk_change"]
@@ -471,57 +469,6 @@ class _Run:
                            receiver_x=receiver_x, title=title)
 
 
-def plan_shot_chunk(config: RunConfig, budget: int, *, device: str = "cpu", ranks: int = 1,
-                    grid=None) -> int:
-    """The largest ``physics.shot_chunk`` whose estimated memory fits ``budget`` bytes in one
-    process (:func:`crfwi.resources.estimate_memory_bytes`: the observed data, the forward
-    wavefields of the data simulation and the wavefield history of one chunk's gradient, on
-    the GPU for ``device`` "cuda", else in host memory); 0 (all shots at once) when a whole
-    share of a step fits. With ``ranks`` processes each simulates ⌈batch / ranks⌉ shots a
-    step. Raises ConfigError naming the settings that would make the run fit when even one
-    shot at a time does not (:func:`crfwi.resources.plan_shot_chunk`)."""
-    if grid is None:
-        grid, _ = build_grid_and_true_model(config)
-    cuda = str(device).startswith("cuda") or (device == "auto" and torch.cuda.is_available())
-    share = -(-_batch_size(config) // max(1, ranks))
-
-    def estimate(physics: dict) -> resources.MemoryEstimate:
-        changed = dataclasses.replace(config, physics=dataclasses.replace(config.physics, **physics))
-        return memory_estimate(changed, grid, device="cuda" if cuda else "cpu")
-
-    chunk = resources.plan_shot_chunk(estimate, budget, most=share, nt=shot_count(config)[2],
-                                      physics=dataclasses.asdict(config.physics))
-    return 0 if chunk >= share else chunk
-
-
-def _batch_size(config: RunConfig) -> int:
-    inv = config.inversion
-    n_shots = shot_count(config)[0]  # a field run's from the file's headers
-    return inv.shots_per_iteration if 0 < inv.shots_per_iteration < n_shots else n_shots
-
-
-def _with_budget(config: RunConfig, max_memory: int | None, device: str, ranks: Ranks) -> RunConfig:
-    if not max_memory:
-        return config
-    chunk = plan_shot_chunk(config, max_memory, device=device, ranks=ranks.world_size)
-    return dataclasses.replace(config, physics=dataclasses.replace(config.physics, shot_chunk=chunk))
-
-
-def check_run(config: RunConfig, *, max_memory: int | None = None, device: str = "auto",
-              ranks: int = 1) -> RunConfig:
-    """What a run checks before it simulates anything (model, survey, method, representation,
-    misfit, regulariser, memory, the ``max_memory`` plan), built on the CPU without the observed
-    data: ``crfwi invert --nproc N`` refuses bad input this way before it starts a process.
-    Returns ``config`` with the planned ``physics.shot_chunk``."""
-    config = _with_budget(config, max_memory, device, Ranks(world_size=ranks))
-    experiment = build_experiment(config, device="cpu", estimate=False)
-    model = experiment.velocity_model()
-    make_optimizer(model, lr=config.inversion.lr or None, grid_lr=config.inversion.grid_lr or None)
-    experiment.misfit()
-    experiment.regularizer()
-    return config
-
-
 def resume_config(out: str | Path | io.RunFolder, overrides: list[str] | None = None, *,
                   max_memory: int | None = None, device: str = "auto",
                   ranks: int = 1) -> tuple[RunConfig, dict, list[str]]:
@@ -541,7 +488,7 @@ def resume_config(out: str | Path | io.RunFolder, overrides: list[str] | None = 
                               "anything else)")
     config = config_from_dict(apply_overrides(data, overrides or []))
     changed = list(overrides or [])
-    planned = _with_budget(config, max_memory, device, Ranks(world_size=ranks))
+    planned = with_budget(config, max_memory, device, Ranks(world_size=ranks))
     if planned.physics.shot_chunk != config.physics.shot_chunk:
         changed.append(f"physics.shot_chunk={planned.physics.shot_chunk}")
     return planned, meta, changed
@@ -554,14 +501,14 @@ def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
 
     ``ranks``: this process's :class:`~crfwi.inversion.distributed.Ranks` in a shot-parallel run (every
     rank calls this with the same arguments; rank 0 returns the result, the others None).
-    ``max_memory``: bytes one process may use; sets ``physics.shot_chunk`` (:func:`plan_shot_chunk`).
+    ``max_memory``: bytes one process may use; sets ``physics.shot_chunk`` (:func:`crfwi.run_plan.plan_shot_chunk`).
     """
     ranks = ranks or Ranks()
     folder = io.RunFolder(out)
 
     def prepare() -> RunConfig:
         folder.check_new()  # refuse an occupied folder before any work
-        return _with_budget(config, max_memory, device, ranks)
+        return with_budget(config, max_memory, device, ranks)
 
     config = ranks.on_root(prepare)
     run = _Run(config, folder, device, ranks)  # builds and validates everything before touching disk

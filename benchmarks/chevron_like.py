@@ -238,15 +238,13 @@ def lowest_mse_on_the_way(run: Path) -> dict | None:
     """{"mse", "iteration"} of the history's lowest MSE (a run scored with ``field.true_model``
     every ``metrics_every`` iterations: the runs semi-converge, BENCHMARKS.md §12); None for a
     run whose history holds no MSE."""
-    import csv
+    from crfwi.report.sections.convergence import history_series
 
-    with open(run / "history.csv", newline="") as f:
-        scored = [(float(r["mse"]), int(r["iteration"])) for r in csv.DictReader(f)
-                  if r.get("mse") not in (None, "")]
-    if not scored:
+    iterations, values = history_series(run / "history.csv", "mse")
+    if not values:
         return None
-    mse, iteration = min(scored)
-    return {"mse": mse, "iteration": iteration}
+    mse, iteration = min(zip(values, iterations))
+    return {"mse": mse, "iteration": int(iteration)}
 
 
 def _same(a, b, rel: float = 1e-5, tiny: float = 1e-5) -> bool:
@@ -254,9 +252,9 @@ def _same(a, b, rel: float = 1e-5, tiny: float = 1e-5) -> bool:
     elastic modelling is float32; regenerated on a differently loaded machine its statistics
     move by ~1e-7 and its 4e-5 wavelet-calibration error by ~2e-6)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k], rel) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k], rel, tiny) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y, rel) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y, rel, tiny) for x, y in zip(a, b))
     if isinstance(a, float) or isinstance(b, float):
         return isinstance(a, (int, float)) and isinstance(b, (int, float)) \
             and abs(a - b) <= rel * max(abs(a), abs(b)) + tiny

@@ -10,7 +10,9 @@ LABEL:SECTION.KEY=VALUE:… . ``--summary FILE`` writes every run's start / fina
         ig-1e-4-g1e-2:inversion.method=ig:inversion.grid_lr=0.01 \\
         ig-1e-3:inversion.method=ig:inversion.lr=0.001 siren-1e-4:inversion.method=siren
 
-Table 2's OpenFWI settings were chosen this way on calibration maps outside the table's sample
+Each run's summary row also keeps its MSE and SSIM along the run (``along``, every
+``output.metrics_every`` iterations) and the lowest MSE with its iteration, from which a budget is
+chosen. Table 2's OpenFWI settings were chosen this way on calibration maps outside the table's sample
 (BENCHMARKS.md §13; the command is there).
 """
 
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from crfwi.config import config_from_dict  # noqa: E402
 from crfwi.config import merge_config  # noqa: E402
 from crfwi.demo import DEMO_CONFIG  # noqa: E402
+from crfwi.report.sections.convergence import history_series  # noqa: E402
 from crfwi.runner import run_inversion  # noqa: E402
 
 
@@ -73,9 +76,17 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_dict(merge_config(common, overrides))
         result = run_inversion(config, Path(args.out) / label, device=args.device, progress=False)
         m, m0 = result.metrics, result.initial_metrics
-        rows.append({"run": label, "settings": settings, "initial": m0, "final": m})
+        # The metrics along the run (every output.metrics_every iterations): a budget is chosen
+        # from these the way a rate is chosen from the finals.
+        history = Path(args.out) / label / "history.csv"
+        along = {key: dict(zip(*(map(int, xs), ys)))
+                 for key in ("mse", "ssim") for xs, ys in [history_series(history, key)]}
+        lowest = min(along["mse"].items(), key=lambda kv: kv[1], default=(None, None))
+        rows.append({"run": label, "settings": settings, "initial": m0, "final": m,
+                     "lowest_mse": {"iteration": lowest[0], "mse": lowest[1]}, "along": along})
         print(f"| {label} | {m0['mse']:.4f} → {m['mse']:.4f} | {m0['ssim']:.3f} → {m['ssim']:.3f} | "
-              f"{m['mae']:.3f} | {m['seconds_per_iteration']:.2f} |", flush=True)
+              f"{m['mae']:.3f} | {m['seconds_per_iteration']:.2f} | lowest MSE {lowest[1]} at "
+              f"{lowest[0]} |", flush=True)
         if args.summary:
             args.summary.parent.mkdir(parents=True, exist_ok=True)
             args.summary.write_text(json.dumps({"base": common, "iterations": args.iterations,

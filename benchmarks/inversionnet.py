@@ -4,9 +4,11 @@ trained here on crfwi's procedural OpenFWI-like maps (:mod:`crfwi.datadriven`).
     python benchmarks/inversionnet.py data DATA_DIR --train-per-family 1000 --val-per-family 50
     python benchmarks/inversionnet.py train DATA_DIR RUN_DIR --epochs 40 --noise 4 [--resume]
     CRFWI_DATA_DIR=/work/shared/models python benchmarks/inversionnet.py evaluate RUN_DIR --noise 0 4 8
+    python benchmarks/inversionnet.py curve RUN_DIR [--out FILE.png]
 
 ``data`` is resumable (run it again to continue), ``train --resume`` continues from the last
-epoch's checkpoint, ``evaluate`` scores the real OpenFWI maps when ``$CRFWI_DATA_DIR`` (or
+epoch's checkpoint, ``train`` ends by drawing the training curve (``RUN_DIR/training_curve.png``; ``curve`` redraws it
+from ``history.csv`` at any time), ``evaluate`` scores the real OpenFWI maps when ``$CRFWI_DATA_DIR`` (or
 ``--data-dir``) holds them and the held-out procedural maps always. Bad input stops with one line
 and exit code 2.
 """
@@ -22,6 +24,7 @@ import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads Op
 import torch
 
 from crfwi.datadriven import dataset as ds
+from crfwi.datadriven.curve import plot_training_curve
 from crfwi.datadriven import evaluate as ev
 from crfwi.datadriven import train as tr
 from crfwi.datadriven.network import InversionNet, parameter_count
@@ -77,6 +80,15 @@ def cmd_train(args) -> None:
         print(f"interrupted; continue with: train {args.data} {args.run} ... --resume",
               file=sys.stderr)
         raise SystemExit(130) from None
+    print(f"training curve: {plot_training_curve(Path(args.run) / 'history.csv', Path(args.run) / CURVE)}")
+
+
+CURVE = "training_curve.png"
+
+
+def cmd_curve(args) -> None:
+    out = Path(args.out) if args.out else Path(args.run) / CURVE
+    print(f"training curve: {plot_training_curve(Path(args.run) / 'history.csv', out)}")
 
 
 def cmd_evaluate(args) -> None:
@@ -120,6 +132,11 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--quiet", action="store_true")
     acquisition(q)
     q.set_defaults(func=cmd_data)
+
+    q = sub.add_parser("curve", help="draw the training curve of a run from its history.csv")
+    q.add_argument("run", help="a run folder of `train`")
+    q.add_argument("--out", default=None, help=f"PNG (default RUN/{CURVE})")
+    q.set_defaults(func=cmd_curve)
 
     q = sub.add_parser("train", help="train (or --resume) the network")
     q.add_argument("data", help="a folder made by `data`")

@@ -23,6 +23,7 @@ from crfwi.config import config_from_dict
 from crfwi.datadriven import dataset as ds
 from crfwi.datadriven import evaluate as ev
 from crfwi.datadriven import train as tr
+from crfwi.datadriven.curve import read_history
 from crfwi.datadriven.network import InversionNet, parameter_count
 from crfwi.experiment import build_experiment
 
@@ -210,3 +211,17 @@ def test_cli_refuses_bad_input(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as stop:
         cli.main(["train", "a", "b", "--noise", "x:y"])
     assert stop.value.code == 2
+
+
+def test_cli_train_draws_the_training_curve(toy_data: Path, tmp_path: Path, capsys) -> None:
+    cli = _cli()
+    run = tmp_path / "run"
+    assert cli.main(["train", str(toy_data), str(run), "--epochs", "2", "--batch-size", "6",
+                     "--width", "2", "--noise", "0:2", "--quiet"]) == 0
+    assert (run / "training_curve.png").stat().st_size > 10_000
+    rows = read_history(run / "history.csv")
+    assert [r["epoch"] for r in rows] == [1.0, 2.0] and all(r["val_mse_kms2"] > 0 for r in rows)
+    assert cli.main(["curve", str(run), "--out", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").is_file()
+    assert cli.main(["curve", str(tmp_path / "none")]) == 2
+    assert "train the network first" in capsys.readouterr().err

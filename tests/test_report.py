@@ -507,14 +507,24 @@ def test_table2_groups_the_maps_of_each_family(tmp_path):
     assert "Not run: FlatFault, CurveFault, Style" in part
     assert "## Other runs" not in text  # every OpenFWI cell is placed in Table 2
     assert "not shown: pass `--inversionnet" in part
-    summary = {"openfwi/flatvel_a": {"k=1": {"network": {"n": 3, "mse": {"mean": 0.5, "std": 0.1}}},
-                                     "k=0": {"network": {"n": 3, "mse": {"mean": 0.9, "std": 0.1}}}},
-               "procedural-val/flatvel": {"k=1": {"network": {"n": 3, "mse": {"mean": 0.1, "std": 0.0}}}}}
+    def entry(mse, trivial):
+        return {"network": {"n": 3, "mse": {"mean": mse, "std": 0.1}},
+                "mean_map": {"n": 3, "mse": {"mean": trivial, "std": 0.1}}}
+
+    summary = {"openfwi/flatvel_a": {"k=1": entry(0.5, 0.6), "k=0": entry(0.9, 0.6)},
+               "procedural-val/flatvel": {"k=1": entry(0.1, 0.4)},
+               "_about": {"training_noise_k": [1.0, 1.0], "epoch": 7}}
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     text = report.write_report(root, tmp_path / "r2.md", verify=0,
                                inversionnet=tmp_path / "summary.json").read_text()
     row = _table_row(_section(text, "## Table 2"), "InversionNet-style (data-driven, trained here)")
     assert row[1] == "500 ± 1e+02 (n=3) (36.78)"  # at the runs' noise level (k = 1 here)
+    part = _section(text, "## Table 2")
+    assert "trained at k = 1–1, checkpoint of epoch 7" in part
+    # held-out procedural beside real maps of the same family, the mean map's in brackets
+    assert _table_row(part, "FlatVel", "k=1")[2:4] == ["100 ± 1e+02 [400] (n=3)",
+                                                        "500 ± 1e+02 [600] (n=3)"]
+    assert _table_row(part, "FlatVel", "k=0")[2:4] == ["–", "900 ± 1e+02 [600] (n=3)"]
 
 
 def test_table6_sets_the_3d_runs_beside_the_papers(tmp_path):

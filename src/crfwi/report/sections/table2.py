@@ -112,6 +112,7 @@ def table2(ctx: ReportContext, scale: str) -> list[str]:
                   "population std), at the runs' noise level; the network is trained here on "
                   "crfwi's procedural OpenFWI-like maps, not the authors' checkpoint "
                   "(`crfwi.datadriven`)."]
+        lines += _generalisation(ctx)
     else:
         lines += ["", "The data-driven row (InversionNet) is not shown: pass `--inversionnet "
                   "RUN/eval/summary.json` from `benchmarks/inversionnet.py evaluate`."]
@@ -120,6 +121,38 @@ def table2(ctx: ReportContext, scale: str) -> list[str]:
         lines += ["", f"Not run: {', '.join(missing)} (no such OpenFWI maps in the data "
                   "directory; PROVENANCE.md says why)."]
     return lines + [""]
+
+
+def _generalisation(ctx: ReportContext) -> list[str]:
+    """The data-driven network on the held-out procedural maps of the families it was trained
+    on beside the real OpenFWI maps of the same family, at every noise level it was scored at,
+    each beside the mean training map (the trivial predictor): how far it generalises."""
+    data = json.loads(ctx.inversionnet.read_text())
+    about = data.get("_about", {})
+    # the procedural generator's family "flatvel" stands for OpenFWI's "flatvel_a" (the A
+    # version: the one whose test maps the data directory holds)
+    families = sorted({name.partition("/")[2].removesuffix("_a") for name in data if "/" in name})
+    levels = sorted({level for name, by_level in data.items() if "/" in name
+                     for level in by_level}, key=lambda text: float(text.partition("=")[2]))
+
+    def cell(name: str, level: str) -> str:
+        entry = data.get(name, {}).get(level)
+        if not entry:
+            return DASH
+        net, trivial = entry["network"], entry["mean_map"]
+        return (f"{SCALE * net['mse']['mean']:.4g} ± {SCALE * net['mse']['std']:.2g} "
+                f"[{SCALE * trivial['mse']['mean']:.4g}] (n={net['n']})")
+
+    rows = [[FAMILY_NAMES.get(f"{f}_a", f), level, cell(f"procedural-val/{f}", level),
+             cell(f"openfwi/{f}_a", level)] for f in families for level in levels]
+    trained = about.get("training_noise_k")
+    lines = ["", "**Does the data-driven network generalise?** MSE ×10³ (km/s)², mean ± std over "
+             "the maps, [the mean training map's], on the held-out procedural maps it was not "
+             "trained on (same generator) and on the real OpenFWI maps"
+             + (f"; trained at k = {trained[0]:g}–{trained[1]:g}" if trained else "")
+             + (f", checkpoint of epoch {about['epoch']}" if about.get("epoch") is not None else "")
+             + ":", ""]
+    return lines + markdown_table(["family", "noise", "held-out procedural", "real OpenFWI"], rows)
 
 
 def _inversionnet(ctx: ReportContext, noise: float) -> dict[str, dict]:

@@ -1,6 +1,7 @@
 """Issue 6: the paper's numbers as data (crfwi.study.paper_results) and the report writer
 (crfwi report)."""
 
+import importlib
 import json
 import re
 import shutil
@@ -14,6 +15,8 @@ from crfwi.study import paper_results as paper
 from crfwi import report
 from crfwi.config import config_from_dict
 from crfwi.runner import run_inversion
+
+table2_section = importlib.import_module("crfwi.report.sections.table2")  # the package exports the function
 
 PAPER_MD = Path(__file__).resolve().parents[2] / "shared" / "PAPER.md"
 
@@ -488,22 +491,60 @@ def _set_noise(folder: Path, noise: float) -> None:
     path.write_text(tomli_w.dumps(config))
 
 
+def _openfwi_run(root: Path, key: str, *, budget_mse: float, final_mse: float) -> Path:
+    """A fake 300-iteration OpenFWI run whose history has a metrics row every 20 iterations:
+    ``budget_mse`` at its method's Table 2 budget, ``final_mse`` at the end."""
+    method = key.split("/")[-1].rpartition("-seed")[0]
+    folder = _fake_run(root, key, ssim=0.5, mse=final_mse, mae=0.1,
+                       initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1})
+    rows = ["iteration,loss,ssim,mse", "0,,0.7,0.03"]
+    for it in range(20, 301, 20):
+        mse = budget_mse if it == table2_section.BUDGET[method] else (
+            final_mse if it == 300 else 0.9)
+        rows.append(f"{it},1.0,{0.8 if mse == budget_mse else 0.5},{mse!r}")
+    (folder / "history.csv").write_text("\n".join(rows) + "\n")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "iterations": 300}))
+    _set_noise(folder, 1.0)
+    return folder
+
+
+def test_table2_budget_rule_gives_the_budgets_used():
+    """Table 2's budgets are the rule applied to the committed calibration runs."""
+    path = (Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "openfwi-calibration"
+            / "flatvel_a-1-noise4-budget.json")
+    runs = {r["settings"][0].partition("=")[2]: r for r in json.loads(path.read_text())["runs"]}
+    for method, budget in table2_section.BUDGET.items():
+        along = {int(k): v for k, v in runs[method]["along"]["mse"].items()}
+        assert table2_section.chosen_budget(along) == budget, method
+    assert table2_section.chosen_budget({0: 1.0, 10: 0.1, 20: 0.5, 40: 0.4}) == 40
+    with pytest.raises(ValueError, match="multiple of 20"):
+        table2_section.chosen_budget({0: 1.0, 10: 0.5})
+
+
 def test_table2_groups_the_maps_of_each_family(tmp_path):
     root = tmp_path / "runs"
     for k, mse in ((0, 0.010), (33, 0.020)):
-        _set_noise(_fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/ig-seed0", ssim=0.8, mse=mse,
-                             mae=0.05, initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1}), 1.0)
-        _set_noise(_fake_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/pixel-seed0", ssim=0.6,
-                             mse=0.025, mae=0.1, initial={"ssim": 0.7, "mse": 0.03, "mae": 0.1}), 1.0)
-    _set_noise(_fake_run(root, "openfwi-cpu/smooth-curvevel_a-0/ig-seed0", ssim=0.7, mse=0.05,
-                         mae=0.1), 1.0)
+        _openfwi_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/ig-seed0", budget_mse=mse,
+                     final_mse=0.04)
+        _openfwi_run(root, f"openfwi-cpu/smooth-flatvel_a-{k}/pixel-seed0", budget_mse=0.025,
+                     final_mse=0.05)
+    _openfwi_run(root, "openfwi-cpu/smooth-curvevel_a-0/ig-seed0", budget_mse=0.05,
+                 final_mse=0.06)
     text = report.write_report(root, tmp_path / "r.md", verify=0).read_text()
     part = _section(text, "## Table 2")
     header = next(line for line in part.splitlines() if line.startswith("| method"))
     assert "FlatVel" in header and "CurveVel" in header and "FlatFault" not in header
     ig = _table_row(part, "IG-FWI (ig)")
-    assert ig[1] == "15 ± 7.1 (n=2) (6.94)"  # ×10³: mean of 10 and 20, the paper's beside it
-    assert _table_row(part, "initial model")[1] == "30 (–)"
+    # ×10³ at IG-FWI's budget: mean of 10 and 20, the paper's beside it
+    assert ig[1:3] == ["180", "15 ± 7.1 (n=2) (6.94)"]
+    assert _table_row(part, "ADFWI (pixel)")[1:3] == ["120", "25 ± 0 (n=2) (21.3)"]
+    assert _table_row(part, "initial model")[2] == "30 (–)"
+    # SSIM at the budget, then the end of the runs (MSE, SSIM)
+    ends = [_table_row(line, "IG-FWI (ig)") for line in part.split("\n\n") if "| IG-FWI" in line]
+    assert [row[1] for row in ends] == ["180", "180", "300", "300"]
+    assert ends[1][2] == "0.8 ± 0 (n=2)" and ends[2][2] == "40 ± 0 (n=2)"
+    assert ends[3][2] == "0.5 ± 0 (n=2)"
     assert "Not run: FlatFault, CurveFault, Style" in part
     assert "## Other runs" not in text  # every OpenFWI cell is placed in Table 2
     assert "not shown: pass `--inversionnet" in part
@@ -518,7 +559,7 @@ def test_table2_groups_the_maps_of_each_family(tmp_path):
     text = report.write_report(root, tmp_path / "r2.md", verify=0,
                                inversionnet=tmp_path / "summary.json").read_text()
     row = _table_row(_section(text, "## Table 2"), "InversionNet-style (data-driven, trained here)")
-    assert row[1] == "500 ± 1e+02 (n=3) (36.78)"  # at the runs' noise level (k = 1 here)
+    assert row[2] == "500 ± 1e+02 (n=3) (36.78)"  # at the runs' noise level (k = 1 here)
     part = _section(text, "## Table 2")
     assert "trained at k = 1–1, checkpoint of epoch 7" in part
     # held-out procedural beside real maps of the same family, the mean map's in brackets

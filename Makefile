@@ -43,7 +43,8 @@ report: $(STAMP)
 		--notes benchmarks/results/paper/INTERPRETATION.md \
 		--before benchmarks/results/paper-v1 --ablations benchmarks/results/ablations \
 		--bound-before benchmarks/results/bound-straight-through \
-		--chevron benchmarks/results/chevron-like
+		--chevron benchmarks/results/chevron-like \
+		--inversionnet benchmarks/results/inversionnet/summary.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -340,8 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("bench", help="run a sweep of runs (a SWEEP.toml or a named sweep)")
-    p.add_argument("sweep", help="SWEEP.toml, or a named sweep (src/crfwi/study/sweeps/: paper-marmousi, "
-                   "paper-others, paper-openfwi, ablations)")
+    # The named sweeps are the files shipped there (read here, not from crfwi.study, to keep the
+    # CLI's start free of torch).
+    named = sorted(f.stem for f in (Path(__file__).parent / "study" / "sweeps").glob("*.toml"))
+    p.add_argument("sweep", help=f"SWEEP.toml, or a named sweep (src/crfwi/study/sweeps/: {', '.join(named)})")
     p.add_argument("--out", help="folder of the run folders (default: the sweep's, results/NAME)")
     p.add_argument("--summaries", help="copy each finished run's small files here (commit them)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",

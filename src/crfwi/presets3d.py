@@ -22,8 +22,8 @@ wavelength keeps its 3.7 cells at 2200 m/s. Half the paper's resolution (30 × 8
 would cost ~2 × more per shot. The 36 shots become 2 × 2 spanning the same 6 × 6 km aperture (6 km
 apart), because a 3-D shot is costly on a CPU: measured on one thread of a 2-core machine shared
 with other work, 3.2 s forward and 10.9 s backward a shot (PML 20 cells on 5 faces: 52 × 112 × 112
-padded cells); 2-iteration runs of pixel, siren, lowrank and ig took about 30 CPU-seconds an
-iteration each (README, 3-D runs). The cpu scale's PML is 10 cells, not deepwave's 20:
+padded cells); a whole iteration of the 4 shots took 60-68 s on one thread beside another run
+(BENCHMARKS.md §14), one shot about 12 s. The cpu scale's PML is 10 cells, not deepwave's 20:
 ``benchmarks/pml_width.py`` measured, on this survey, data within 5e-5 (2200 m/s) and 7e-5
 (6200 m/s) of an unbounded domain's with 10 cells (5e-6 / 1.4e-4 with 20) at 0.46× the forward
 time (the padded volume 240k cells instead of 476k). The paper scale keeps 20 (the paper gives
@@ -32,7 +32,14 @@ no width).
 **Sampling.** The paper's own grid has 3.7 points per wavelength at the lowest velocity and the
 peak frequency (2200 m/s / (12 Hz × 50 m)), below crfwi's default check of 5; the preset sets
 ``physics.min_points_per_wavelength = 3.5`` so that the paper's setup runs (at both scales, as
-the cells per wavelength are the same). Bounds 2200-6200 m/s as the 2-D Overthrust preset;
+the cells per wavelength are the same).
+
+**Budget.** Paper scale: the paper's 500 iterations, every shot each step. cpu scale: 200
+iterations of one random shot of the 4 -- 50 passes over the shots, as many as the 2-D cpu tables
+from a smooth start (300 iterations of 2 of ~13 shots), at ~12 s an iteration on one thread (the
+paper's 3-D runs use shot mini-batches too); 500 iterations of all 4 shots would be ~8 h of a
+core. ``--set inversion.shots_per_iteration=0 --set inversion.iterations=500`` restores the
+paper's schedule at either scale. Bounds 2200-6200 m/s as the 2-D Overthrust preset;
 smooth start σ = 10 paper cells = 500 m, as the 2-D presets.
 """
 
@@ -61,11 +68,18 @@ class Scale3D:
     n_shots: int
     shot_spacing: float
     pml_width: int = 20  # cells
+    iterations: int | None = None  # None: the preset's (the paper's) iterations
+    shots_per_iteration: int = 0  # 0: every shot each iteration
 
     def describe(self) -> str:
-        return (f"{self.nz}x{self.ny}x{self.nx} @ {self.spacing:g} m, "
+        text = (f"{self.nz}x{self.ny}x{self.nx} @ {self.spacing:g} m, "
                 f"{self.n_shots}x{self.n_shots} shots {self.shot_spacing:.4g} m apart, {self.freq:g} Hz, dt "
                 f"{1e3 * self.dt:g} ms, {self.nt} samples, PML {self.pml_width} cells")
+        if self.iterations is not None:
+            text += f", {self.iterations} iterations"
+        if self.shots_per_iteration:
+            text += f" of {self.shots_per_iteration} random shot(s)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,8 @@ PRESETS3D: dict[str, Preset3D] = {p.name: p for p in (
                                    "scaled (Table 6)",
         model="overthrust3d", window=(4650.0, 20000.0, 20000.0), stand_in="thrust_fold3d",
         paper=Scale3D(60, 160, 160, 50.0, 12.0, 0.0025, 1000, 6, 1200.0),
-        cpu=Scale3D(24, 64, 64, 125.0, 4.8, 0.00625, 400, 2, 6000.0, pml_width=10),
+        cpu=Scale3D(24, 64, 64, 125.0, 4.8, 0.00625, 400, 2, 6000.0, pml_width=10,
+                    iterations=200, shots_per_iteration=1),
         free_surface=True, bounds=(2200.0, 6200.0),
         cpu_note="2 x 2 shots 6 km apart span the 6 x 6 km of the paper's 6 x 6 at 1.2 km"),
 )}
@@ -147,5 +162,6 @@ def preset_data3d(preset: Preset3D, scale: str, *, data_dir: str | None = None) 
         "initial": {"kind": "smooth", "sigma": preset.smooth_cells * preset.paper.spacing},
         "physics": {"min_points_per_wavelength": preset.min_points_per_wavelength},
         "inversion": {"vmin": preset.bounds[0], "vmax": preset.bounds[1],
-                      "iterations": preset.iterations},
+                      "iterations": preset.iterations if s.iterations is None else s.iterations,
+                      "shots_per_iteration": s.shots_per_iteration},
     }

@@ -63,7 +63,28 @@ def table6(ctx: ReportContext, scale: str) -> list[str]:
     # Every method starts from the same smooth model: one run's start stands for all.
     initial = _stat([next(iter(cells.values())).runs[0]], lambda r: r.initial_value("nmse"))
     rows.append(["initial model", f"{_text(initial)} ({DASH})", DASH, DASH, DASH])
+    lines += _budget(cells)
     lines += markdown_table(["method", "normalised MSE ↓", "SSIM ↑", "memory (GB)",
                              "time (s/it)"], rows)
     lines += ctx.note_marks([group])
     return lines + [""]
+
+
+def _budget(cells: dict) -> list[str]:
+    """One line stating our runs' budget: iterations, and the shots an iteration when a random
+    batch (an iteration then costs a fraction of one over every shot, which the line also gives)."""
+    runs = [r for cell in cells.values() for r in cell.runs]
+    iterations = sorted({r.iterations for r in runs if r.iterations is not None})
+    batches = sorted({(r.shots_per_iteration, r.n_shots) for r in runs})
+    if not iterations or len(batches) != 1:
+        return []
+    batch, shots = batches[0]
+    text = f"Our budget: {'/'.join(map(str, iterations))} iterations"
+    if 0 < batch < (shots or 0):
+        epochs = [r.seconds_per_epoch for r in runs if r.seconds_per_epoch is not None]
+        text += (f" of {batch} random shot(s) of the {shots}, i.e. "
+                 f"{iterations[-1] * batch / shots:.3g} passes over the shots")
+        if epochs:
+            low, high = f"{min(epochs):.3g}", f"{max(epochs):.3g}"
+            text += f" ({low if low == high else f'{low}–{high}'} s a pass)"
+    return [text + ".", ""]

@@ -10,6 +10,7 @@ check that the run reads, places, masks and fits the data as it should.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -356,6 +357,14 @@ def test_a_field_run_folder(line, tmp_path):
     longer = resume_inversion(tmp_path / "run", overrides=["inversion.iterations=6"],
                               device="cpu", progress=False)
     assert longer.metrics["iterations"] == 6
+    # With a well log the history scores the model at the well every metrics row, and its first
+    # and last rows are the QC's initial and final misfits.
+    with open(longer.folder / "history.csv") as f:
+        well_rms = [float(r["well_rms"]) for r in csv.DictReader(f)]
+    well = json.loads((longer.folder / "qc.json").read_text())["well"]
+    assert len(well_rms) == 7 and len(set(well_rms)) > 1
+    assert well_rms[0] == pytest.approx(well["rms_initial"])
+    assert well_rms[-1] == pytest.approx(well["rms_final"])
 
 
 def test_a_known_truth_scores_a_field_run_without_changing_it(line, tmp_path):

@@ -16,7 +16,8 @@ slices (true / initial / inverted on one colour scale) and shot.png the receiver
 middle shot.
 
 A field run (``[field] data``) has no true model: no true.npy and no model metrics (its history
-holds the loss, the data misfit); instead qc.json (data fit per shot at m0 and at the end, the
+holds the loss, the data misfit, and with a well log ``well_rms``, the model's RMS misfit to the
+log at the well every ``output.metrics_every``); instead qc.json (data fit per shot at m0 and at the end, the
 well-log comparison), model.segy, predicted.segy, wavelet.npy and figures/gathers.png,
 figures/well.png (:func:`crfwi.field.qc.write_field_outputs`).
 
@@ -207,6 +208,11 @@ class _Run:
         three_d = self.experiment.grid_ndim == 3
         self.columns = HISTORY_COLUMNS_3D if three_d else HISTORY_COLUMNS
         self.tracked = TRACKED_METRICS_3D if three_d else TRACKED_METRICS
+        # A field run with a well log scores the model at the well along the run as well as at
+        # its end: without a true model it is the only measure of the earth the run has.
+        self.well = field is not None and field.well is not None
+        if self.well:
+            self.columns = self.columns + ["well_rms"]
 
     def _observed_data(self, regularizer):
         """The observed data this rank needs, the data record (rank 0), the shots held (None =
@@ -282,7 +288,12 @@ class _Run:
         self.monitor.save(self.folder.path)
 
     def record_metrics(self, row: dict) -> dict:
-        if self.experiment.true_model is None:  # a field run: its loss is the only score
+        if self.well:
+            from .field.qc import well_comparison
+
+            comparison = well_comparison(self.experiment, _render(self.model))
+            row["well_rms"] = comparison.get("rms_final")  # None when the well is off the grid
+        if self.experiment.true_model is None:  # a field run without a known truth
             return {}
         values = metrics.evaluate(_render(self.model), self.experiment.true_model)
         row.update({k: values[k] for k in self.tracked})

@@ -12,7 +12,9 @@
    scaled to unit RMS on both sides (``runs/<method>-rms``);
 3. every finished run of the folder scored: the data misfit and the well-log RMS (the QC a
    field run writes) and, since the truth is known here, MSE / MAE / SSIM against
-   ``truth_vp.npy`` (:func:`crfwi.field.make_data.score_against_truth`), initial and final;
+   ``truth_vp.npy`` (:func:`crfwi.field.make_data.score_against_truth`), initial and final, and
+   along the run: the lowest MSE, and the MSE where the model fitted the well log best (the
+   history's ``well_rms``: a stopping rule a survey with a well can apply);
 4. their small files and ``summary.json`` copied to ``--summaries`` (commit them; the report's
    "Chevron-style field line" section reads them: ``crfwi report --chevron DIR``).
 
@@ -231,6 +233,7 @@ def summarise(run: Path, truth: Path) -> dict:
             "well_rms_paper_window": well_rms_within(qc, PAPER_WELL_WINDOW_M),
             "mse_by_depth": mse_by_depth(run, truth),
             "lowest_mse_on_the_way": lowest_mse_on_the_way(run),
+            "stopped_at_the_well": stopped_at_the_well(run),
             "truth": {label: {k: scores[label][k] for k in keep} for label in scores}}
 
 
@@ -245,6 +248,24 @@ def lowest_mse_on_the_way(run: Path) -> dict | None:
         return None
     mse, iteration = min(zip(values, iterations))
     return {"mse": mse, "iteration": int(iteration)}
+
+
+def stopped_at_the_well(run: Path) -> dict | None:
+    """A stopping rule a field survey can give: the history row (every ``metrics_every``
+    iterations) whose model fits the well log best (``well_rms``), with that row's MSE and SSIM
+    against the truth, i.e. how close to the earth the run would be, stopped there. None for a
+    run whose history holds no well misfit (before it was recorded, or no log)."""
+    from crfwi.report.sections.convergence import history_series
+
+    iterations, values = history_series(run / "history.csv", "well_rms")
+    if not values:
+        return None
+    well_rms, iteration = min(zip(values, iterations))
+    scores = {}
+    for key in ("mse", "ssim"):
+        at = dict(zip(*history_series(run / "history.csv", key)))
+        scores[key] = at.get(iteration)
+    return {"iteration": int(iteration), "well_rms": well_rms, **scores}
 
 
 def _same(a, b, rel: float = 1e-5, tiny: float = 1e-5) -> bool:

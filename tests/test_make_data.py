@@ -278,6 +278,14 @@ def test_held_out_shots_score_the_kept_models(line, tmp_path, capsys):
     assert rows[0]["mse"] == pytest.approx(float(start["mse"]), rel=1e-6)
     lowest = bench.lowest_mse_on_the_way(run)  # the history's own scores (field.true_model)
     assert lowest["iteration"] in (0, 10) and lowest["mse"] <= float(start["mse"])
+    # The well's stopping rule picks the row of lowest well_rms and reads its MSE there.
+    with open(run / "history.csv") as f:
+        scored = [r for r in csv.DictReader(f) if r["well_rms"]]
+    best = min(scored, key=lambda r: float(r["well_rms"]))
+    stop = bench.stopped_at_the_well(run)
+    assert stop["iteration"] == int(best["iteration"])
+    assert stop["well_rms"] == pytest.approx(float(best["well_rms"]))
+    assert stop["mse"] == pytest.approx(float(best["mse"]))
     # A run that inverted every shot holds nothing out: one line, exit code 2.
     assert bench.main(["--folder", str(folder), "--methods", "ig", "--iterations", "1",
                        "--quiet"]) == 0

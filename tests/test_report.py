@@ -611,12 +611,14 @@ def test_chevron_section_reads_the_field_benchmark_summary(tmp_path):
     row = _table_row(_section(text, "## Chevron"), "IG-FWI (ig)")
     assert row[1:7] == ["estimate", "500", "1.270 → 0.610", "383 → 250", "413 → 335",
                         "0.1700 → 0.0900"]
-    assert row[7] == "–" and row[9] == "–"  # summarised before the truth was scored on the
-    # way and before the depth bands were recorded
+    assert row[7] == row[8] == row[10] == "–"  # summarised before the truth was scored on
+    # the way, before the well's stop and before the depth bands were recorded
     run["mse_by_depth"] = {"initial": {"2250-inf": 0.276}, "final": {"2250-inf": 0.25}}
     run["lowest_mse_on_the_way"] = {"mse": 0.0812, "iteration": 130}
+    run["stopped_at_the_well"] = {"iteration": 90, "well_rms": 240.0, "mse": 0.0850, "ssim": 0.61}
     (tmp_path / "chev" / "summary.json").write_text(json.dumps({"scale": "cpu", "make_data": made,
                                                                 "runs": [run]}))
     text = report.write_report(root, tmp_path / "r.md", verify=0, chevron=tmp_path / "chev").read_text()
     row = _table_row(_section(text, "## Chevron"), "IG-FWI (ig)")
-    assert row[7] == "0.0812 (it. 130)" and row[9] == "0.2760 → 0.2500"
+    assert row[7] == "0.0812 (it. 130)" and row[10] == "0.2760 → 0.2500"
+    assert row[8] == "0.0850, SSIM 0.610 (it. 90)"

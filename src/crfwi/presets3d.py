@@ -32,15 +32,15 @@ no width).
 **Sampling.** The paper's own grid has 3.7 points per wavelength at the lowest velocity and the
 peak frequency (2200 m/s / (12 Hz × 50 m)), below crfwi's default check of 5; the preset sets
 ``physics.min_points_per_wavelength = 3.5`` so that the paper's setup runs (at both scales, as
-the cells per wavelength are the same).
+the cells per wavelength are the same). Bounds 2200-6200 m/s as the 2-D Overthrust preset; smooth start σ = 10 paper cells = 500 m, as
+the 2-D presets.
 
-**Budget.** Paper scale: the paper's 500 iterations, every shot each step. cpu scale: 200
-iterations of one random shot of the 4 -- 50 passes over the shots, as many as the 2-D cpu tables
-from a smooth start (300 iterations of 2 of ~13 shots), at ~12 s an iteration on one thread (the
-paper's 3-D runs use shot mini-batches too); 500 iterations of all 4 shots would be ~8 h of a
-core. ``--set inversion.shots_per_iteration=0 --set inversion.iterations=500`` restores the
-paper's schedule at either scale. Bounds 2200-6200 m/s as the 2-D Overthrust preset;
-smooth start σ = 10 paper cells = 500 m, as the 2-D presets.
+**Budget.** Paper scale: the paper's 500 iterations, every shot each step (the paper draws
+random shot mini-batches, PAPER.md §4.3, of a size it does not give). cpu scale: 200 iterations
+of one random shot of the 4 -- 50 passes over the shots, as many as the 2-D cpu tables from a
+smooth start (300 iterations of 2 of ~13 shots) -- at ~12 s an iteration on one thread; 500
+iterations of all 4 shots would be ~8 h of a core. ``--set inversion.shots_per_iteration=0
+--set inversion.iterations=500`` gives the paper's schedule at either scale.
 """
 
 from __future__ import annotations

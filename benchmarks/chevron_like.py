@@ -129,14 +129,16 @@ def max_depth_of(text: str, record: dict, folder: Path) -> float:
 def _run_name(method: str, args) -> str:
     """The run folder's (and summary's) name: the method, then ``-estimate`` with the estimated
     wavelet, ``-rms`` / ``-max`` with trace normalisation, ``-early`` with the early-arrival
-    window, ``-offsetX`` with a maximum offset, ``-depth-D`` with a depth limit and ``-trainN``
-    with N of the shots inverted."""
+    window, ``-offsetX`` with a maximum offset, ``-depth-D`` with a depth limit, ``-trainN``
+    with N of the shots inverted and ``-TAG`` with ``--tag TAG`` (a budget other than the
+    default's, say, so that the summary keeps both)."""
     return (method + ("-estimate" if args.wavelet == "estimate" else "")
             + (f"-{args.normalise}" if args.normalise else "")
             + ("-early" if args.early else "")
             + (f"-offset{args.max_offset:g}" if args.max_offset else "")
             + (f"-depth-{args.max_depth}" if args.max_depth else "")
-            + (f"-train{args.train_shots}" if args.train_shots else ""))
+            + (f"-train{args.train_shots}" if args.train_shots else "")
+            + (f"-{args.tag}" if getattr(args, "tag", "") else ""))
 
 
 def _run_order(name: str) -> tuple[int, str] | None:
@@ -328,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="invert only this many of the line's shots, spread evenly "
                              "(data.shots); the rest are held out for chevron_validation.py "
                              "(runs/<method>-trainN)")
+    parser.add_argument("--tag", default="",
+                        help="appended to the run's name (e.g. it200 for a shorter run)")
     parser.add_argument("--summaries", type=Path, help="copy each run's small files here")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quiet", action="store_true")

@@ -329,6 +329,8 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
         == "ig-depth-diving"
     assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "train_shots": 12})) \
         == "ig-train12"
+    assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "train_shots": 12,
+                                                            "tag": "it200"})) == "ig-train12-it200"
     assert (tmp_path / "sum" / "ig-estimate" / "qc.json").is_file()
     assert (tmp_path / "sum" / "ig-estimate" / "model.npy").is_file()
     depth = summary["runs"][2]["mse_by_depth"]

@@ -317,6 +317,8 @@ def test_bad_inputs_name_the_key_or_the_file(line, tmp_path):
     _refusal({**base, "field": {**base["field"], "well_log": str(tmp_path / "bad.csv"),
                                 "well_x": 1.0}}, "field.well_log", "bad.csv", "line 3")
     _refusal({**base, "data": {"shots": 9}}, "data.shots", "line.sgy")
+    _refusal({**base, "field": {**base["field"], "keep_best_well": True}},
+             "`field.keep_best_well` needs `field.well_log`")
     _refusal({**base, "field": {**base["field"], "nt": 400}}, "field.nt", "pad_record")
     # The file's 2 ms cannot sample a 120 Hz wavelet (known only once the file is read).
     _refusal({**base, "survey": {"freq": 120.0}}, "field.dt", "survey.freq")
@@ -346,8 +348,9 @@ def test_a_field_run_folder(line, tmp_path):
 
     folder, _ = line
     config = config_from_dict({**field_config(folder, well_log=str(folder / "well.csv"),
-                                              well_x=LINE_X0 + WELL_X),
-                               "output": {"metrics_every": 1, "checkpoint_every": 1}})
+                                              well_x=LINE_X0 + WELL_X, keep_best_well=True),
+                               "output": {"metrics_every": 1, "checkpoint_every": 1,
+                                          "models_every": 1}})
     result = run_inversion(config, tmp_path / "run", device="cpu", progress=False)
     for name in ("qc.json", "model.segy", "predicted.segy", "wavelet.npy", "figures/gathers.png",
                  "figures/well.png", "figures/models.png", "data.json"):
@@ -365,6 +368,11 @@ def test_a_field_run_folder(line, tmp_path):
     assert len(well_rms) == 7 and len(set(well_rms)) > 1
     assert well_rms[0] == pytest.approx(well["rms_initial"])
     assert well_rms[-1] == pytest.approx(well["rms_final"])
+    # field.keep_best_well: the model of the lowest well_rms (across the resume) is kept
+    best = longer.metrics["best_well"]
+    assert best["iteration"] == int(np.argmin(well_rms)) and best["well_rms"] == min(well_rms)
+    np.testing.assert_array_equal(np.load(longer.folder / "best_well_model.npy"),
+                                  np.load(io.RunFolder(longer.folder).model_at(best["iteration"])))
 
 
 def test_a_known_truth_scores_a_field_run_without_changing_it(line, tmp_path):

@@ -259,7 +259,11 @@ class FieldSection:
     iterations (the estimate at m0 absorbs m0's errors; wavelets.json records each estimate).
 
     ``well_log``: a two-column text/CSV file, depth below the datum (m) and velocity (m/s), at
-    inline ``well_x`` (m): m0 of ``initial.kind = "well"`` and the QC comparison.
+    inline ``well_x`` (m): m0 of ``initial.kind = "well"`` and the QC comparison; the history
+    scores the model at the well (``well_rms``) every ``output.metrics_every`` iterations.
+    ``keep_best_well``: also keep the model of the lowest ``well_rms`` so far as
+    ``best_well_model.npy`` (a stopping rule from the survey's own well: acoustic runs of
+    elastic data semi-converge, BENCHMARKS.md §12); metrics.json's ``best_well`` says where.
     ``water_depth`` (m, 0 = none): cells above it take ``water_velocity`` in m0 (and are the cells
     ``inversion.fix_water`` keeps).
 
@@ -295,6 +299,7 @@ class FieldSection:
     wavelet_every: int = 0
     well_log: str = ""
     well_x: float = 0.0
+    keep_best_well: bool = False
     water_depth: float = 0.0
     water_velocity: float = 1500.0
     true_model: str = ""

@@ -237,6 +237,7 @@ RULES: dict[str, Any] = {
     "field.water_depth": Float(min=0, unit="m", note="0 = no water layer"),
     "field.water_velocity": Float(min=0, strict=True, unit="m/s"),
     "field.true_model": FileName((".npy",)),
+    "field.keep_best_well": Flag(),
 }
 
 
@@ -384,6 +385,7 @@ _NOT_IN_FIELD_RUNS = {
 _FIELD_NEEDS = {"mute_t0": "mute_velocity", "mute_taper": "mute_velocity",
                 "bottom_mute_t0": "bottom_mute_velocity",
                 "bottom_mute_taper": "bottom_mute_velocity", "well_x": "well_log",
+                "keep_best_well": "well_log",
                 "water_velocity": "water_depth", "wavelet_dt": "wavelet",
                 "wavelet_damping": "wavelet", "wavelet_max_offset": "wavelet"}
 

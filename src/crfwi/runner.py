@@ -17,7 +17,8 @@ middle shot.
 
 A field run (``[field] data``) has no true model: no true.npy and no model metrics (its history
 holds the loss, the data misfit, and with a well log ``well_rms``, the model's RMS misfit to the
-log at the well every ``output.metrics_every``); instead qc.json (data fit per shot at m0 and at the end, the
+log at the well every ``output.metrics_every``; ``field.keep_best_well`` keeps the model of the
+lowest as best_well_model.npy); instead qc.json (data fit per shot at m0 and at the end, the
 well-log comparison), model.segy, predicted.segy, wavelet.npy and figures/gathers.png,
 figures/well.png (:func:`crfwi.field.qc.write_field_outputs`).
 
@@ -59,6 +60,7 @@ TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
 HISTORY_COLUMNS_3D = HISTORY_COLUMNS + ["nmse"]
 TRACKED_METRICS_3D = TRACKED_METRICS + ("nmse",)
 DATA_RECORD = "data.json"
+BEST_WELL_MODEL = "best_well_model.npy"  # field.keep_best_well's model
 # Keys a resumed run may change: how long it runs and what it records, not what it computes
 # (physics.shot_chunk changes only how many shots share a solver call: memory, not the result).
 RESUMABLE_OVERRIDES = ("inversion.iterations", "output.", "physics.shot_chunk")
@@ -213,6 +215,7 @@ class _Run:
         self.well = field is not None and field.well is not None
         if self.well:
             self.columns = self.columns + ["well_rms"]
+        self.keep_best_well = self.well and config.field.keep_best_well
 
     def _observed_data(self, regularizer):
         """The observed data this rank needs, the data record (rank 0), the shots held (None =
@@ -291,13 +294,29 @@ class _Run:
         if self.well:
             from .field.qc import well_comparison
 
-            comparison = well_comparison(self.experiment, _render(self.model))
-            row["well_rms"] = comparison.get("rms_final")  # None when the well is off the grid
+            model = _render(self.model)
+            row["well_rms"] = well_comparison(self.experiment, model).get("rms_final")  # None:
+            # the well is off the grid
+            best = self.best_well()
+            if self.keep_best_well and row["well_rms"] is not None and (
+                    best is None or row["well_rms"] < best["well_rms"]):
+                io.save_npy(self.folder / BEST_WELL_MODEL, model)
         if self.experiment.true_model is None:  # a field run without a known truth
             return {}
         values = metrics.evaluate(_render(self.model), self.experiment.true_model)
         row.update({k: values[k] for k in self.tracked})
         return values
+
+    def best_well(self) -> dict | None:
+        """The history row of the lowest ``well_rms`` so far (the first of equals) as
+        {"iteration", "well_rms", and the row's truth metrics when it has them}; None before any.
+        The history is the record, so a resumed run knows it without extra state."""
+        rows = [r for r in self.history if r.get("well_rms") not in (None, "")]
+        if not rows:
+            return None
+        row = min(rows, key=lambda r: float(r["well_rms"]))
+        return {"iteration": int(row["iteration"]), "well_rms": float(row["well_rms"]),
+                **{k: float(row[k]) for k in self.tracked if row.get(k) not in (None, "")}}
 
     def _start(self) -> None:
         """Rank 0: the initial model's row, and a checkpoint resumable from the very start."""
@@ -438,6 +457,8 @@ class _Run:
             preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
             note=self.config.note, initial=initial_metrics,
             definitions=metrics.definitions(exp.grid_ndim))
+        if self.keep_best_well:
+            summary["best_well"] = self.best_well()
         if self.ranks.distributed:  # peak memory above is rank 0's
             summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs,
                            all_reduce_seconds=round(self.ranks.reduce_seconds, 4))

@@ -45,7 +45,8 @@ from crfwi.io import RunFolder
 from crfwi.runner import resume_inversion, run_inversion
 
 METHODS = ("ms-fwi", "siren", "ig")
-KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.json", "model.npy")
+KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.json", "model.npy",
+        "best_well_model.npy")
 #: Depth bands (m below the datum) of the MSE-by-depth rows: the water, then the zones the
 #: diving waves reach well, barely and not at all (their turning depth at 8.1 km offset ~2.3 km).
 DEPTH_BANDS_M = ((0.0, 450.0), (450.0, 1500.0), (1500.0, 2250.0), (2250.0, float("inf")))

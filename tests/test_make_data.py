@@ -310,6 +310,9 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
         assert r["data_misfit_relative"]["final"] < r["data_misfit_relative"]["initial"]
         assert set(r["truth"]) == {"initial", "final"} and r["truth"]["final"]["mse"] > 0
     assert (tmp_path / "sum" / "ig" / "qc.json").is_file()
+    # make-data's field.toml keeps the model of the best well fit (field.keep_best_well)
+    assert (tmp_path / "sum" / "ig" / "best_well_model.npy").is_file()
+    assert summary["runs"][1]["stopped_at_the_well"]["iteration"] in (0, 2)
     capsys.readouterr()
     assert bench.main(argv) == 0
     assert capsys.readouterr().out.count("done already") == 2

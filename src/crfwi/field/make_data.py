@@ -374,6 +374,7 @@ def _config(spec: MakeDataSpec, grid: Grid, trend, seabed: float, bounds, f_peak
         "# row 0 one cell below the datum: deepwave.scalar's free surface is one cell above it",
         f"origin = [{d!r}, {spec.x0!r}]",
         f'well_log = "well.csv"\nwell_x = {spec.well_x!r}',
+        "keep_best_well = true   # best_well_model.npy: the model that fits the log best on the way",
         f"water_depth = {seabed!r}\nwater_velocity = {v_water!r}", ""])
 
 

@@ -86,7 +86,7 @@ OUT_OF_RANGE = {
     "field.wavelet_dt": -1.0, "field.wavelet_damping": -1.0, "field.wavelet_max_offset": -1.0,
     "field.wavelet_every": -1, "physics.courant_number": -0.5,
     "field.well_log": "log.las", "field.well_x": None, "field.water_depth": -1.0,
-    "field.water_velocity": 0.0, "field.true_model": "truth.segy",
+    "field.water_velocity": 0.0, "field.true_model": "truth.segy", "field.keep_best_well": None,
 }
 
 WRONG_TYPE = {int: "x", float: "x", str: 3, bool: 1, list: "x", dict: [1]}

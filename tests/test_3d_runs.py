@@ -25,7 +25,8 @@ TOY = {"name": "toy3d", "model": {"name": "thrust_fold3d", "nz": 8, "ny": 10, "n
 
 # The preset at toy size from the command line (the same survey aperture is too wide for it).
 TOY_FLAGS = ["--set", "model.nz=8", "--set", "model.ny=10", "--set", "model.nx=10",
-             "--set", "survey.shot_spacing=500.0", "--set", "survey.nt=50",
+             "--set", "survey.shot_grid=[2,2]", "--set", "survey.shot_spacing=500.0",
+             "--set", "survey.nt=50",
              "--set", "survey.pml_width=4", "--set", "output.figures=false", "--quiet"]
 
 

@@ -19,12 +19,16 @@ in ``note``, which every run output carries, as the salt preset does.
 2.5 × coarser -- 24 × 64 × 64 at 125 m (7.9 × 7.9 × 2.9 km; the paper's 7.95 × 7.95 × 2.95) --
 with the frequency 2.5 × lower (4.8 Hz) and dt 2.5 × longer (6.25 ms, 400 samples = 2.5 s), so the
 wavelength keeps its 3.7 cells at 2200 m/s. Half the paper's resolution (30 × 80 × 80 at 100 m)
-would cost ~2 × more per shot. The 36 shots become 2 × 2 spanning the same 6 × 6 km aperture (6 km
-apart), because a 3-D shot is costly on a CPU: measured on one thread of a 2-core machine shared
-with other work, 3.2 s forward and 10.9 s backward a shot (PML 20 cells on 5 faces: 52 × 112 × 112
-padded cells); a whole iteration of the 4 shots took 60-68 s on one thread beside another run
-(BENCHMARKS.md §14), one shot about 12 s. The cpu scale's PML is 10 cells, not deepwave's 20:
-``benchmarks/pml_width.py`` measured, on this survey, data within 5e-5 (2200 m/s) and 7e-5
+would cost ~2 × more per shot. The survey is the paper's: 6 × 6 shots 1.2 km apart. A 3-D shot
+is costly on a CPU (measured on one thread of a 2-core machine shared with other work: 3.2 s
+forward and 10.9 s backward a shot with PML 20 cells on 5 faces, 52 × 112 × 112 padded cells;
+a whole iteration of 4 shots took 60-68 s on one thread beside another run, BENCHMARKS.md §14),
+so the cpu scale inverts one random shot an iteration (~10-15 s). An iteration's cost does not
+depend on the number of shots, and the shots' number is what constrains the model: with 2 × 2
+shots 6 km apart (this scale until stop 24) the data misfit fell 5× while the model error rose
+(ADFWI nmse 0.1187 → 0.1220, SSIM 0.664 → 0.461 in 200 iterations), with the paper's 36 the
+same budget lowers both (BENCHMARKS.md §14). The cpu scale's PML is 10 cells, not deepwave's 20:
+``benchmarks/pml_width.py`` measured, on this grid, data within 5e-5 (2200 m/s) and 7e-5
 (6200 m/s) of an unbounded domain's with 10 cells (5e-6 / 1.4e-4 with 20) at 0.46× the forward
 time (the padded volume 240k cells instead of 476k). The paper scale keeps 20 (the paper gives
 no width).
@@ -32,14 +36,13 @@ no width).
 **Sampling.** The paper's own grid has 3.7 points per wavelength at the lowest velocity and the
 peak frequency (2200 m/s / (12 Hz × 50 m)), below crfwi's default check of 5; the preset sets
 ``physics.min_points_per_wavelength = 3.5`` so that the paper's setup runs (at both scales, as
-the cells per wavelength are the same). Bounds 2200-6200 m/s as the 2-D Overthrust preset; smooth start σ = 10 paper cells = 500 m, as
-the 2-D presets.
+the cells per wavelength are the same). Bounds 2200-6200 m/s as the 2-D Overthrust preset;
+smooth start σ = 10 paper cells = 500 m, as the 2-D presets.
 
 **Budget.** Paper scale: the paper's 500 iterations, every shot each step (the paper draws
 random shot mini-batches, PAPER.md §4.3, of a size it does not give). cpu scale: 200 iterations
-of one random shot of the 4 -- 50 passes over the shots, as many as the 2-D cpu tables from a
-smooth start (300 iterations of 2 of ~13 shots) -- at ~12 s an iteration on one thread; 500
-iterations of all 4 shots would be ~8 h of a core. ``--set inversion.shots_per_iteration=0
+of one random shot of the 36, ~10-15 s an iteration on one thread, 35-50 min a method; 500
+iterations of every shot would be days of a core. ``--set inversion.shots_per_iteration=0
 --set inversion.iterations=500`` gives the paper's schedule at either scale.
 """
 
@@ -118,10 +121,10 @@ PRESETS3D: dict[str, Preset3D] = {p.name: p for p in (
                                    "scaled (Table 6)",
         model="overthrust3d", window=(4650.0, 20000.0, 20000.0), stand_in="thrust_fold3d",
         paper=Scale3D(60, 160, 160, 50.0, 12.0, 0.0025, 1000, 6, 1200.0),
-        cpu=Scale3D(24, 64, 64, 125.0, 4.8, 0.00625, 400, 2, 6000.0, pml_width=10,
+        cpu=Scale3D(24, 64, 64, 125.0, 4.8, 0.00625, 400, 6, 1200.0, pml_width=10,
                     iterations=200, shots_per_iteration=1),
         free_surface=True, bounds=(2200.0, 6200.0),
-        cpu_note="2 x 2 shots 6 km apart span the 6 x 6 km of the paper's 6 x 6 at 1.2 km"),
+        cpu_note="the paper's 6 x 6 shots 1.2 km apart, one random shot an iteration"),
 )}
 
 

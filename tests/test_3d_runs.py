@@ -183,3 +183,16 @@ def test_a_3d_run_resumes_from_its_folder(tmp_path):
     result = resume_inversion(tmp_path / "run", overrides=["inversion.iterations=3"],
                               device="cpu", progress=False)
     assert result.metrics["iterations"] == 3 and np.isfinite(result.metrics["nmse"])
+
+
+def test_the_report_draws_a_3d_group_as_orthogonal_slices(tmp_path):
+    """A 3-D group in the report: its model figure is the slices figure (the 2-D panel plot
+    refuses a Grid3D), and Table 6 reads the run."""
+    from crfwi import report
+
+    config = _toy(output={"figures": False, "metrics_every": 1})
+    run_inversion(config, tmp_path / "results" / "toy3d" / "smooth-clean" / "pixel-seed0",
+                  device="cpu", progress=False)
+    text = report.write_report(tmp_path / "results", tmp_path / "r.md", verify=0).read_text()
+    figure = tmp_path / "figures" / "models_toy3d_smooth-clean.png"
+    assert figure.is_file() and "models_toy3d_smooth-clean.png" in text

@@ -1,5 +1,6 @@
 """Model panels (clean data): the true model, the initial model and every method's final model on
-one colour scale, per group and initial model, like the paper's Figs. 6/13."""
+one colour scale, per group and initial model, like the paper's Figs. 6/13 (3-D groups: the
+orthogonal slices of :func:`crfwi.plotting.plot_models3d`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from ..runs import Cell, method_rank
 
 def model_panels(ctx: ReportContext) -> list[str]:
     """One figure per group and initial model; says why where the true model cannot be rebuilt."""
-    from ...plotting import plot_models
+    from ...physics.geometry3d import Grid3D
+    from ...plotting import plot_models, plot_models3d
 
     lines = ["## Models (clean data)", "",
              "True model, initial model and each method's final model (lowest seed) on one "
@@ -34,8 +36,10 @@ def model_panels(ctx: ReportContext) -> list[str]:
             panels = {"true": true, "initial": initial, **finals}
             name = f"models_{group}_{init}-clean.png"
             note = "; ".join(ctx.notes.get(group, []))
-            plot_models(panels, grid, ctx.fig_dir / name, vmin=float(true.min()),
-                        vmax=float(true.max()), title=title + (f"\n{note}" if note else ""))
+            # A 3-D group: orthogonal slices (inline, crossline, depth), a row per model.
+            plot = plot_models3d if isinstance(grid, Grid3D) else plot_models
+            plot(panels, grid, ctx.fig_dir / name, vmin=float(true.min()),
+                 vmax=float(true.max()), title=title + (f"\n{note}" if note else ""))
             any_figure = True
             lines += [f"### {title}", "", f"![{title}]({link_path(ctx.fig_dir / name, ctx.base)})",
                       ""]

@@ -291,19 +291,21 @@ class _Run:
         self.monitor.save(self.folder.path)
 
     def record_metrics(self, row: dict) -> dict:
+        if not self.well and self.experiment.true_model is None:  # a field run, loss only
+            return {}
+        model = _render(self.model)
         if self.well:
             from .field.qc import well_comparison
 
-            model = _render(self.model)
-            row["well_rms"] = well_comparison(self.experiment, model).get("rms_final")  # None:
-            # the well is off the grid
+            # None when the well lies off the grid (qc.json says why)
+            row["well_rms"] = well_comparison(self.experiment, model).get("rms_final")
             best = self.best_well()
             if self.keep_best_well and row["well_rms"] is not None and (
                     best is None or row["well_rms"] < best["well_rms"]):
                 io.save_npy(self.folder / BEST_WELL_MODEL, model)
         if self.experiment.true_model is None:  # a field run without a known truth
             return {}
-        values = metrics.evaluate(_render(self.model), self.experiment.true_model)
+        values = metrics.evaluate(model, self.experiment.true_model)
         row.update({k: values[k] for k in self.tracked})
         return values
 

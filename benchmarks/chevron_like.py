@@ -139,7 +139,7 @@ def _run_name(method: str, args) -> str:
             + (f"-offset{args.max_offset:g}" if args.max_offset else "")
             + (f"-depth-{args.max_depth}" if args.max_depth else "")
             + (f"-train{args.train_shots}" if args.train_shots else "")
-            + (f"-{args.tag}" if getattr(args, "tag", "") else ""))
+            + (f"-{args.tag}" if args.tag else ""))
 
 
 def _run_order(name: str) -> tuple[int, str] | None:
@@ -256,19 +256,15 @@ def lowest_mse_on_the_way(run: Path) -> dict | None:
 def stopped_at_the_well(run: Path) -> dict | None:
     """A stopping rule a field survey can give: the history row (every ``metrics_every``
     iterations) whose model fits the well log best (``well_rms``), with that row's MSE and SSIM
-    against the truth, i.e. how close to the earth the run would be, stopped there. None for a
-    run whose history holds no well misfit (before it was recorded, or no log)."""
-    from crfwi.report.sections.convergence import history_series
+    against the truth, i.e. how close to the earth the run would be, stopped there
+    (:func:`crfwi.field.qc.best_well_row`, the rule ``field.keep_best_well`` applies during a
+    run). None for a run whose history holds no well misfit (before it was recorded, or no log)."""
+    import csv
 
-    iterations, values = history_series(run / "history.csv", "well_rms")
-    if not values:
-        return None
-    well_rms, iteration = min(zip(values, iterations))
-    scores = {}
-    for key in ("mse", "ssim"):
-        at = dict(zip(*history_series(run / "history.csv", key)))
-        scores[key] = at.get(iteration)
-    return {"iteration": int(iteration), "well_rms": well_rms, **scores}
+    from crfwi.field.qc import best_well_row
+
+    with (run / "history.csv").open(newline="") as fh:
+        return best_well_row(list(csv.DictReader(fh)), ("mse", "ssim"))
 
 
 def _same(a, b, rel: float = 1e-5, tiny: float = 1e-5) -> bool:

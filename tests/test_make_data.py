@@ -324,7 +324,7 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     assert [(r["run"], r["wavelet"]) for r in summary["runs"]] == [
         ("ms-fwi", "file"), ("ig", "file"), ("ig-estimate", "estimate")]
     names = dict(wavelet="file", normalise=None, early=None, max_offset=0.0, max_depth="",
-                 train_shots=0)
+                 train_shots=0, tag="")
     assert bench._run_name("ig", bench.argparse.Namespace(**{**names, "normalise": "rms"})) == "ig-rms"
     assert bench._run_name("ig", bench.argparse.Namespace(
         **{**names, "early": [2600.0, 1.5, 0.4], "max_offset": 6000.0})) == "ig-early-offset6000"

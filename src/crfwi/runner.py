@@ -299,10 +299,10 @@ class _Run:
 
             # None when the well lies off the grid (qc.json says why)
             row["well_rms"] = well_comparison(self.experiment, model).get("rms_final")
-            best = self.best_well()
-            if self.keep_best_well and row["well_rms"] is not None and (
-                    best is None or row["well_rms"] < best["well_rms"]):
-                io.save_npy(self.folder / BEST_WELL_MODEL, model)
+            if self.keep_best_well and row["well_rms"] is not None:
+                best = self.best_well()  # so far: this row is not in the history yet
+                if best is None or row["well_rms"] < best["well_rms"]:
+                    io.save_npy(self.folder / BEST_WELL_MODEL, model)
         if self.experiment.true_model is None:  # a field run without a known truth
             return {}
         values = metrics.evaluate(model, self.experiment.true_model)
@@ -310,15 +310,12 @@ class _Run:
         return values
 
     def best_well(self) -> dict | None:
-        """The history row of the lowest ``well_rms`` so far (the first of equals) as
-        {"iteration", "well_rms", and the row's truth metrics when it has them}; None before any.
-        The history is the record, so a resumed run knows it without extra state."""
-        rows = [r for r in self.history if r.get("well_rms") not in (None, "")]
-        if not rows:
-            return None
-        row = min(rows, key=lambda r: float(r["well_rms"]))
-        return {"iteration": int(row["iteration"]), "well_rms": float(row["well_rms"]),
-                **{k: float(row[k]) for k in self.tracked if row.get(k) not in (None, "")}}
+        """:func:`crfwi.field.qc.best_well_row` of the history so far, with the truth metrics
+        when the run has them. The history is the record, so a resumed run knows it without
+        extra state."""
+        from .field.qc import best_well_row
+
+        return best_well_row(self.history, self.tracked)
 
     def _start(self) -> None:
         """Rank 0: the initial model's row, and a checkpoint resumable from the very start."""

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ..experiment import Experiment
 
 __all__ = ["read_well_log", "well_profile", "shot_misfits", "predicted_data", "plot_gathers",
-           "well_comparison", "plot_well",
+           "well_comparison", "best_well_row", "plot_well",
            "write_model", "write_predicted", "write_field_outputs"]
 
 
@@ -158,6 +158,19 @@ def well_comparison(experiment: "Experiment", model: Any) -> dict | None:
             "rms_final": rms(final, log), "rms_initial": rms(initial, log),
             "rms_final_vs_smoothed_log": rms(final, smooth),
             "rms_initial_vs_smoothed_log": rms(initial, smooth)}
+
+
+def best_well_row(history: list[dict], keys: tuple[str, ...] = ()) -> dict | None:
+    """The stopping rule a well gives: the history row of the lowest ``well_rms`` (the first of
+    equals) as {"iteration", "well_rms", and each of ``keys`` the row holds}, as floats; None when
+    no row has a well misfit. ``history``: the runner's rows or a history.csv's (strings, "" for
+    an empty cell)."""
+    rows = [r for r in history if r.get("well_rms") not in (None, "")]
+    if not rows:
+        return None
+    row = min(rows, key=lambda r: float(r["well_rms"]))
+    return {"iteration": int(float(row["iteration"])), "well_rms": float(row["well_rms"]),
+            **{k: float(row[k]) for k in keys if row.get(k) not in (None, "")}}
 
 
 def plot_well(comparison: dict, path: str | Path, *,

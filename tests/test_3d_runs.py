@@ -97,7 +97,7 @@ def test_the_preset_is_listed_and_holds_the_papers_setup(capsys):
     assert (paper.survey.freq, paper.survey.dt, paper.survey.nt) == (12.0, 0.0025, 1000)
     assert paper.initial.kind == "smooth" and paper.inversion.iterations == 500
     assert paper.inversion.shots_per_iteration == 0  # the paper's: every shot each iteration
-    # cpu scale: 200 iterations of 1 random shot of 4 (50 passes, as the 2-D cpu tables' 46)
+    # cpu scale: 200 iterations of 1 random shot of the 36 (BENCHMARKS.md §14, stop 24)
     cpu = config_from_dict({"preset": "overthrust3d", "scale": "cpu"}).inversion
     assert (cpu.iterations, cpu.shots_per_iteration) == (200, 1)
     assert config_from_dict({"preset": "overthrust3d", "scale": "cpu",

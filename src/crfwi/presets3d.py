@@ -27,11 +27,12 @@ so the cpu scale inverts one random shot an iteration (~10-15 s). An iteration's
 depend on the number of shots, and the shots' number is what constrains the model: with 2 × 2
 shots 6 km apart (this scale until stop 24) the data misfit fell 5× while the model error rose
 (ADFWI nmse 0.1187 → 0.1220, SSIM 0.664 → 0.461 in 200 iterations); with the paper's 36 ADFWI's
-model error falls with its data misfit (nmse 0.1187 → 0.0919; BENCHMARKS.md §14). The cpu scale's PML is 10 cells, not deepwave's 20:
-``benchmarks/pml_width.py`` measured, on this grid, data within 5e-5 (2200 m/s) and 7e-5
-(6200 m/s) of an unbounded domain's with 10 cells (5e-6 / 1.4e-4 with 20) at 0.46× the forward
-time (the padded volume 240k cells instead of 476k). The paper scale keeps 20 (the paper gives
-no width).
+model error falls with its data misfit (nmse 0.1187 → 0.0919; BENCHMARKS.md §14).
+
+The cpu scale's PML is 10 cells, not deepwave's 20: ``benchmarks/pml_width.py`` measured, on
+this grid, data within 5e-5 (2200 m/s) and 7e-5 (6200 m/s) of an unbounded domain's with 10
+cells (5e-6 / 1.4e-4 with 20) at 0.46× the forward time (the padded volume 240k cells instead of
+476k). The paper scale keeps 20 (the paper gives no width).
 
 **Sampling.** The paper's own grid has 3.7 points per wavelength at the lowest velocity and the
 peak frequency (2200 m/s / (12 Hz × 50 m)), below crfwi's default check of 5; the preset sets

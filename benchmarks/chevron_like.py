@@ -206,13 +206,17 @@ def _depth_axis(run: Path) -> tuple[float, float]:
 
 
 def mse_by_depth(run: Path, truth: Path) -> dict:
-    """MSE ((km/s)²) of the initial and final models against the truth in each of
-    :data:`DEPTH_BANDS_M` (row k at depth z0 + k·spacing, from the run's config)."""
+    """MSE ((km/s)²) of the initial and final models (and the one kept at the well's best fit,
+    when the run kept it) against the truth in each of :data:`DEPTH_BANDS_M` (row k at depth
+    z0 + k·spacing, from the run's config)."""
     true = np.load(truth, allow_pickle=False).astype(np.float64) / 1000.0
     z0, spacing = _depth_axis(run)
     depth = z0 + np.arange(true.shape[0]) * spacing
     out = {}
-    for label, name in (("initial", "initial.npy"), ("final", "model.npy")):
+    for label, name in (("initial", "initial.npy"), ("final", "model.npy"),
+                        ("best_well", "best_well_model.npy")):
+        if label == "best_well" and not (run / name).is_file():
+            continue
         model = np.load(run / name, allow_pickle=False).astype(np.float64) / 1000.0
         bands = {f"{lo:g}-{hi:g}": (depth > lo) & (depth <= hi) for lo, hi in DEPTH_BANDS_M}
         out[label] = {key: float(np.mean((model - true)[rows] ** 2)) if rows.any() else None

@@ -353,7 +353,7 @@ def test_a_field_run_folder(line, tmp_path):
                                           "models_every": 1}})
     result = run_inversion(config, tmp_path / "run", device="cpu", progress=False)
     for name in ("qc.json", "model.segy", "predicted.segy", "wavelet.npy", "figures/gathers.png",
-                 "figures/well.png", "figures/models.png", "data.json"):
+                 "figures/well.png", "figures/models.png", "data.json", "best_well_model.segy"):
         assert (result.folder / name).is_file(), name
     assert not (result.folder / "true.npy").exists()
     assert result.metrics["data_misfit_relative"] < result.initial_metrics["data_misfit_relative"]

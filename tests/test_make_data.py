@@ -188,7 +188,12 @@ def test_well_initial_model_and_config(line, tmp_path, monkeypatch):
     assert data["mapping_error_m"]["sources"]["max"] == 0.0  # depth and x on the grid's nodes
     assert data["mapping_error_m"]["receivers"]["max"] == 0.0
     scores = md.score_against_truth(out, folder / "truth_vp.npy")
-    assert set(scores) == {"initial", "final"} and 0 < scores["final"]["mse"] < 1
+    # field.toml keeps the model of the best well fit; it is scored beside the end point
+    assert set(scores) == {"initial", "final", "best_well"} and 0 < scores["final"]["mse"] < 1
+    # ... written as SEG-Y too, and the QC's well comparison of it is the history's best row
+    best = json.loads((out / "metrics.json").read_text())["best_well"]
+    assert (out / "best_well_model.segy").is_file()
+    assert qc["well_best"]["rms_final"] == pytest.approx(best["well_rms"], rel=1e-9)
 
 
 def test_reproducible_with_a_seed(line, tmp_path):
@@ -308,7 +313,8 @@ def test_the_chevron_benchmark_runs_scores_and_resumes(line, tmp_path, capsys):
     assert [r["method"] for r in summary["runs"]] == ["ms-fwi", "ig"]
     for r in summary["runs"]:
         assert r["data_misfit_relative"]["final"] < r["data_misfit_relative"]["initial"]
-        assert set(r["truth"]) == {"initial", "final"} and r["truth"]["final"]["mse"] > 0
+        assert set(r["truth"]) == {"initial", "final", "best_well"} and r["truth"]["final"]["mse"] > 0
+        assert set(r["mse_by_depth"]) == {"initial", "final", "best_well"}
     assert (tmp_path / "sum" / "ig" / "qc.json").is_file()
     # make-data's field.toml keeps the model of the best well fit (field.keep_best_well)
     assert (tmp_path / "sum" / "ig" / "best_well_model.npy").is_file()

@@ -435,9 +435,11 @@ class _Run:
         if exp.field is not None:  # scored by its data fit and a well log (crfwi.field.qc)
             from .field import qc
 
-            report = qc.write_field_outputs(exp, final, folder.path,
-                                            figures=self.config.output.figures,
-                                            shot_chunk=self.config.physics.shot_chunk)
+            kept = folder / BEST_WELL_MODEL
+            report = qc.write_field_outputs(
+                exp, final, folder.path, figures=self.config.output.figures,
+                shot_chunk=self.config.physics.shot_chunk,
+                best_well_model=io.load_npy(kept) if self.keep_best_well and kept.is_file() else None)
             io.save_json(folder / "qc.json", report)
             well = report["well"] or {}
             final_metrics.update(data_misfit_relative=report["data_fit_final"]["total_relative"],

@@ -462,10 +462,15 @@ def make_data(out: str | Path, spec: MakeDataSpec, *, data_dir=None, device: str
 def score_against_truth(run_folder: str | Path, truth_path: str | Path) -> dict:
     """SSIM, MSE, MAE, ... (km/s; :func:`crfwi.analysis.metrics.evaluate`, as for synthetic runs) of a
     run's ``initial.npy`` and ``model.npy`` against ``truth_vp.npy``, which make-data writes on
-    field.toml's grid (the run's, unless changed)."""
+    field.toml's grid (the run's, unless changed); also ``best_well`` when the run kept the model
+    of its best well fit (``best_well_model.npy``, ``field.keep_best_well``: the one to judge,
+    BENCHMARKS.md §12)."""
     folder, truth = Path(run_folder), np.load(truth_path, allow_pickle=False)
     scores = {}
-    for label, name in (("initial", "initial.npy"), ("final", "model.npy")):
+    for label, name in (("initial", "initial.npy"), ("final", "model.npy"),
+                        ("best_well", "best_well_model.npy")):
+        if label == "best_well" and not (folder / name).is_file():
+            continue  # optional: only runs with field.keep_best_well keep it
         if not (folder / name).is_file():
             raise ValueError(f"score: {folder / name} not found (not a finished run folder?)")
         model = np.load(folder / name, allow_pickle=False)

@@ -216,11 +216,14 @@ def write_predicted(path: str | Path, predicted: Any, experiment: "Experiment") 
 
 
 def write_field_outputs(experiment: "Experiment", model: Any, folder: str | Path, *,
-                        figures: bool = True, shot_chunk: int = 0) -> dict:
+                        figures: bool = True, shot_chunk: int = 0,
+                        best_well_model: Any = None) -> dict:
     """Everything above for the final ``model``: ``model.segy``, ``predicted.segy``,
     ``wavelet.npy`` (the source the run used), ``figures/gathers.png`` and ``figures/well.png``
     (with ``figures``) into ``folder``; returns the QC summary (the runner's ``qc.json``): the
-    data fit per shot at m0 and at the final model, and the well comparison."""
+    data fit per shot at m0 and at the final model, and the well comparison. With
+    ``best_well_model`` (``field.keep_best_well``'s model) also ``best_well_model.segy`` and its
+    well comparison (``well_best`` in the summary)."""
     from .. import io
 
     folder = Path(folder)
@@ -235,6 +238,10 @@ def write_field_outputs(experiment: "Experiment", model: Any, folder: str | Path
                "data_fit_initial": shot_misfits(run.observed, start),
                "data_fit_final": shot_misfits(run.observed, final), "well": well,
                "files": ["model.segy", "predicted.segy", "wavelet.npy"]}
+    if best_well_model is not None:
+        write_model(folder / "best_well_model.segy", best_well_model, experiment)
+        summary["well_best"] = well_comparison(experiment, best_well_model)
+        summary["files"].append("best_well_model.segy")
     if figures:
         plot_gathers(experiment, final, folder / "figures" / "gathers.png")
         summary["files"].append("figures/gathers.png")

@@ -60,7 +60,6 @@ TRACKED_METRICS = ("ssim", "mse", "mae", "psnr", "rel_error")
 HISTORY_COLUMNS_3D = HISTORY_COLUMNS + ["nmse"]
 TRACKED_METRICS_3D = TRACKED_METRICS + ("nmse",)
 DATA_RECORD = "data.json"
-BEST_WELL_MODEL = "best_well_model.npy"  # field.keep_best_well's model
 # Keys a resumed run may change: how long it runs and what it records, not what it computes
 # (physics.shot_chunk changes only how many shots share a solver call: memory, not the result).
 RESUMABLE_OVERRIDES = ("inversion.iterations", "output.", "physics.shot_chunk")
@@ -203,19 +202,18 @@ class _Run:
             self.monitor = KernelMonitor(every=config.output.ntk_every,
                                          n_eigs=config.output.ntk_eigs, seed=config.seed)
         self.n_params = self.model.representation.n_parameters()
-        field = self.experiment.field
-        self.wavelet_every = config.field.wavelet_every if field is not None else 0
-        self.wavelet_at = 0  # the iteration of the wavelet in use (0: the estimate at m0)
-        self.wavelets: list[dict] = []  # each re-estimate's diagnostics (wavelets.json)
         three_d = self.experiment.grid_ndim == 3
         self.columns = HISTORY_COLUMNS_3D if three_d else HISTORY_COLUMNS
         self.tracked = TRACKED_METRICS_3D if three_d else TRACKED_METRICS
-        # A field run with a well log scores the model at the well along the run as well as at
-        # its end: without a true model it is the only measure of the earth the run has.
-        self.well = field is not None and field.well is not None
-        if self.well:
-            self.columns = self.columns + ["well_rms"]
-        self.keep_best_well = self.well and config.field.keep_best_well
+        self.wavelet = self.well = None  # a field run's (crfwi.field.tracking)
+        field = self.experiment.field
+        if field is not None:
+            from .field.tracking import WaveletUpdates, WellTracker
+
+            self.wavelet = WaveletUpdates(self.experiment, config.field.wavelet_every, self.ranks)
+            if field.well is not None:
+                self.well = WellTracker(self.experiment, config.field.keep_best_well, folder.path)
+                self.columns = self.columns + [WellTracker.column]
 
     def _observed_data(self, regularizer):
         """The observed data this rank needs, the data record (rank 0), the shots held (None =
@@ -253,10 +251,9 @@ class _Run:
         state.update(history=self.history, seconds=self.elapsed)
         if self.monitor is not None:
             state["ntk_monitor"] = self.monitor.state_dict()
-        if self.wavelet_every:
-            state.update(wavelet=self.experiment.solver.wavelet.detach().cpu(),
-                         wavelet_at=self.wavelet_at, wavelets=self.wavelets)
-            io.save_json(self.folder.path / "wavelets.json", self.wavelets)
+        if self.wavelet is not None:
+            state.update(self.wavelet.state())
+            self.wavelet.save(self.folder.path)
         # History first, checkpoint last: the checkpoint is the commit point of an iteration.
         io.save_csv(self.folder / io.RunFolder.HISTORY, self.history, self.columns)
         io.save_checkpoint(self.folder / io.RunFolder.CHECKPOINT, state)
@@ -268,21 +265,8 @@ class _Run:
         self.elapsed = float(state["seconds"])
         if self.monitor is not None and "ntk_monitor" in state:
             self.monitor.load_state_dict(state["ntk_monitor"])
-        if self.wavelet_every and "wavelet" in state:
-            self.experiment.solver.set_wavelet(state["wavelet"])
-            self.wavelet_at = int(state["wavelet_at"])
-            self.wavelets = list(state["wavelets"])
-
-    def reestimate_wavelet(self) -> None:
-        """``field.wavelet_every``: the wavelet estimated again at the current model, on rank 0
-        (it holds every shot's data) and given to every rank, before the iteration's step."""
-        iteration = self.inversion.iteration
-        estimate = self.experiment.field.estimator
-        wavelet, diagnostics = self.ranks.on_root(lambda: estimate(_render(self.model)))
-        self.experiment.solver.set_wavelet(wavelet)
-        self.wavelet_at = iteration
-        if self.root:
-            self.wavelets.append({"iteration": iteration, **diagnostics})
+        if self.wavelet is not None:
+            self.wavelet.load(state)
 
     def record_kernel(self, row: dict) -> None:
         """The NTK monitor's estimate at this iteration (see ``output.ntk_every``)."""
@@ -291,31 +275,16 @@ class _Run:
         self.monitor.save(self.folder.path)
 
     def record_metrics(self, row: dict) -> dict:
-        if not self.well and self.experiment.true_model is None:  # a field run, loss only
+        if self.well is None and self.experiment.true_model is None:  # a field run, loss only
             return {}
         model = _render(self.model)
-        if self.well:
-            from .field.qc import well_comparison
-
-            # None when the well lies off the grid (qc.json says why)
-            row["well_rms"] = well_comparison(self.experiment, model).get("rms_final")
-            if self.keep_best_well and row["well_rms"] is not None:
-                best = self.best_well()  # so far: this row is not in the history yet
-                if best is None or row["well_rms"] < best["well_rms"]:
-                    io.save_npy(self.folder / BEST_WELL_MODEL, model)
+        if self.well is not None:
+            self.well.score(row, model, self.history)
         if self.experiment.true_model is None:  # a field run without a known truth
             return {}
         values = metrics.evaluate(model, self.experiment.true_model)
         row.update({k: values[k] for k in self.tracked})
         return values
-
-    def best_well(self) -> dict | None:
-        """:func:`crfwi.field.qc.best_well_row` of the history so far, with the truth metrics
-        when the run has them. The history is the record, so a resumed run knows it without
-        extra state."""
-        from .field.qc import best_well_row
-
-        return best_well_row(self.history, self.tracked)
 
     def _start(self) -> None:
         """Rank 0: the initial model's row, and a checkpoint resumable from the very start."""
@@ -373,9 +342,8 @@ class _Run:
                     error = None
                     try:
                         it = self.inversion.iteration
-                        if self.wavelet_every and it and it % self.wavelet_every == 0 \
-                                and self.wavelet_at != it:
-                            self.reestimate_wavelet()
+                        if self.wavelet is not None and self.wavelet.due(it):
+                            self.wavelet.update(it, lambda: _render(self.model))
                         state = self.inversion.step()
                         if self.root:
                             self.elapsed += state.seconds
@@ -435,11 +403,10 @@ class _Run:
         if exp.field is not None:  # scored by its data fit and a well log (crfwi.field.qc)
             from .field import qc
 
-            kept = folder / BEST_WELL_MODEL
             report = qc.write_field_outputs(
                 exp, final, folder.path, figures=self.config.output.figures,
                 shot_chunk=self.config.physics.shot_chunk,
-                best_well_model=io.load_npy(kept) if self.keep_best_well and kept.is_file() else None)
+                best_well_model=None if self.well is None else self.well.kept_model())
             io.save_json(folder / "qc.json", report)
             well = report["well"] or {}
             final_metrics.update(data_misfit_relative=report["data_fit_final"]["total_relative"],
@@ -458,8 +425,8 @@ class _Run:
             preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
             note=self.config.note, initial=initial_metrics,
             definitions=metrics.definitions(exp.grid_ndim))
-        if self.keep_best_well:
-            summary["best_well"] = self.best_well()
+        if self.well is not None and self.well.keep_best:
+            summary["best_well"] = self.well.best(self.history, self.tracked)
         if self.ranks.distributed:  # peak memory above is rank 0's
             summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs,
                            all_reduce_seconds=round(self.ranks.reduce_seconds, 4))

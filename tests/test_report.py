@@ -622,3 +622,10 @@ def test_chevron_section_reads_the_field_benchmark_summary(tmp_path):
     row = _table_row(_section(text, "## Chevron"), "IG-FWI (ig)")
     assert row[7] == "0.0812 (it. 130)" and row[10] == "0.2760 → 0.2500"
     assert row[8] == "0.0850, SSIM 0.610 (it. 90)"
+    # a run that kept its best-well model: the kept file's own scores, with its MAE
+    run["truth"]["best_well"] = {"mse": 0.0850, "mae": 0.19, "ssim": 0.61}
+    (tmp_path / "chev" / "summary.json").write_text(json.dumps({"scale": "cpu", "make_data": made,
+                                                                "runs": [run]}))
+    text = report.write_report(root, tmp_path / "r.md", verify=0, chevron=tmp_path / "chev").read_text()
+    row = _table_row(_section(text, "## Chevron"), "IG-FWI (ig)")
+    assert row[8] == "0.0850, MAE 0.1900, SSIM 0.610 (it. 90)"

@@ -33,11 +33,16 @@ def _lowest(row: dict) -> str:
 
 
 def _well_stop(row: dict) -> str:
-    """MSE and SSIM of the model that fitted the well log best along the run (a stopping rule
-    from the survey's own well); "–" for a run summarised before the history held well_rms."""
+    """MSE (MAE, SSIM) of the model that fitted the well log best along the run (a stopping rule
+    from the survey's own well): the kept ``best_well_model.npy``'s scores when the run kept it,
+    else its history row's; "–" for a run summarised before the history held well_rms."""
     stop = row.get("stopped_at_the_well")
     if not stop or stop.get("mse") is None:
         return "–"
+    kept = row["truth"].get("best_well")
+    if kept is not None:
+        return (f"{kept['mse']:.4f}, MAE {kept['mae']:.4f}, SSIM {kept['ssim']:.3f} "
+                f"(it. {stop['iteration']})")
     ssim = "" if stop.get("ssim") is None else f", SSIM {stop['ssim']:.3f}"
     return f"{stop['mse']:.4f}{ssim} (it. {stop['iteration']})"
 

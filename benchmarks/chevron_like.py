@@ -40,13 +40,14 @@ import crfwi  # noqa: F401  -- first: sets OMP_WAIT_POLICY before torch loads Op
 import numpy as np
 
 from crfwi.config import ConfigError, load_config
-from crfwi.field.make_data import make_data, score_against_truth, spec_for
+from crfwi.field.make_data import make_data, score_against_truth, scored_models, spec_for
+from crfwi.field.tracking import BEST_WELL_MODEL
 from crfwi.io import RunFolder
 from crfwi.runner import resume_inversion, run_inversion
 
 METHODS = ("ms-fwi", "siren", "ig")
 KEPT = ("metrics.json", "qc.json", "history.csv", "config.resolved.toml", "data.json", "model.npy",
-        "best_well_model.npy")
+        BEST_WELL_MODEL)
 #: Depth bands (m below the datum) of the MSE-by-depth rows: the water, then the zones the
 #: diving waves reach well, barely and not at all (their turning depth at 8.1 km offset ~2.3 km).
 DEPTH_BANDS_M = ((0.0, 450.0), (450.0, 1500.0), (1500.0, 2250.0), (2250.0, float("inf")))
@@ -213,11 +214,8 @@ def mse_by_depth(run: Path, truth: Path) -> dict:
     z0, spacing = _depth_axis(run)
     depth = z0 + np.arange(true.shape[0]) * spacing
     out = {}
-    for label, name in (("initial", "initial.npy"), ("final", "model.npy"),
-                        ("best_well", "best_well_model.npy")):
-        if label == "best_well" and not (run / name).is_file():
-            continue
-        model = np.load(run / name, allow_pickle=False).astype(np.float64) / 1000.0
+    for label, path in scored_models(run).items():
+        model = np.load(path, allow_pickle=False).astype(np.float64) / 1000.0
         bands = {f"{lo:g}-{hi:g}": (depth > lo) & (depth <= hi) for lo, hi in DEPTH_BANDS_M}
         out[label] = {key: float(np.mean((model - true)[rows] ** 2)) if rows.any() else None
                       for key, rows in bands.items()}  # None: the grid does not reach the band

@@ -31,13 +31,15 @@ import torch
 from crfwi.config import load_config
 from crfwi.experiment import build_experiment
 from crfwi.inversion.loop import Inversion
+from crfwi.physics.signal import decimate_shots
 
 
 def spread(n_shots: int, count: int) -> list[int]:
-    """``count`` shot indices spread evenly over 0..n_shots−1 (all when count is 0 or ≥ n)."""
+    """``count`` shot indices spread evenly over 0..n_shots−1 (all when count is 0 or ≥ n), by
+    the rule of the sparse surveys (:func:`crfwi.physics.signal.decimate_shots`)."""
     if not count or count >= n_shots:
         return list(range(n_shots))
-    return sorted({int(round(i)) for i in np.linspace(0, n_shots - 1, count)})
+    return decimate_shots(n_shots, count)
 
 
 def footprint(preset: str, scale: str, shots_wanted: int, overrides: list[str] = ()) -> dict:

@@ -459,23 +459,33 @@ def make_data(out: str | Path, spec: MakeDataSpec, *, data_dir=None, device: str
     return record
 
 
+def scored_models(run_folder: str | Path) -> dict[str, Path]:
+    """The models of a finished run that are scored against the truth: ``initial`` (initial.npy),
+    ``final`` (model.npy) and, when the run kept it, ``best_well`` (best_well_model.npy,
+    ``field.keep_best_well``: the one to judge, BENCHMARKS.md §12). ValueError when the first two
+    are missing (not a finished run folder)."""
+    from .tracking import BEST_WELL_MODEL
+
+    folder = Path(run_folder)
+    files = {"initial": folder / "initial.npy", "final": folder / "model.npy"}
+    for path in files.values():
+        if not path.is_file():
+            raise ValueError(f"score: {path} not found (not a finished run folder?)")
+    if (folder / BEST_WELL_MODEL).is_file():  # optional: only runs with field.keep_best_well
+        files["best_well"] = folder / BEST_WELL_MODEL
+    return files
+
+
 def score_against_truth(run_folder: str | Path, truth_path: str | Path) -> dict:
-    """SSIM, MSE, MAE, ... (km/s; :func:`crfwi.analysis.metrics.evaluate`, as for synthetic runs) of a
-    run's ``initial.npy`` and ``model.npy`` against ``truth_vp.npy``, which make-data writes on
-    field.toml's grid (the run's, unless changed); also ``best_well`` when the run kept the model
-    of its best well fit (``best_well_model.npy``, ``field.keep_best_well``: the one to judge,
-    BENCHMARKS.md §12)."""
-    folder, truth = Path(run_folder), np.load(truth_path, allow_pickle=False)
+    """SSIM, MSE, MAE, ... (km/s; :func:`crfwi.analysis.metrics.evaluate`, as for synthetic runs) of
+    each of a run's :func:`scored_models` against ``truth_vp.npy``, which make-data writes on
+    field.toml's grid (the run's, unless changed)."""
+    truth = np.load(truth_path, allow_pickle=False)
     scores = {}
-    for label, name in (("initial", "initial.npy"), ("final", "model.npy"),
-                        ("best_well", "best_well_model.npy")):
-        if label == "best_well" and not (folder / name).is_file():
-            continue  # optional: only runs with field.keep_best_well keep it
-        if not (folder / name).is_file():
-            raise ValueError(f"score: {folder / name} not found (not a finished run folder?)")
-        model = np.load(folder / name, allow_pickle=False)
+    for label, path in scored_models(run_folder).items():
+        model = np.load(path, allow_pickle=False)
         if model.shape != truth.shape:
-            raise ValueError(f"score: {folder / name} is {model.shape}, {truth_path} "
+            raise ValueError(f"score: {path} is {model.shape}, {truth_path} "
                              f"{truth.shape}: not the grid make-data wrote field.toml for")
         scores[label] = metrics.evaluate(model, truth)
     return scores

@@ -43,8 +43,9 @@ STAND_IN = "thrust_fold3d"
 MODELS3D: tuple[str, ...] = (OVERTHRUST3D_KEY, STAND_IN)
 """The names :func:`load_model3d` takes."""
 
-# The stand-in's velocity range, m/s: SEG/EAGE Overthrust spans 2360-6000 m/s; the weathered top
-# layer here reaches down to 2200 m/s (the paper's "near-surface low-velocity layer" case).
+# The stand-in's velocity range, m/s: SEG/EAGE Overthrust spans 2360-6000 m/s; the optional
+# weathered top layer reaches down to 2200 m/s (the paper's "near-surface low-velocity layer"
+# failure case, App. C.4; off by default, as in the Overthrust of Table 6).
 V_MIN3D, V_MAX3D = 2200.0, 6000.0
 
 _OVERTHRUST_URL = ("https://s3.amazonaws.com/open.source.geoscience/open_data/seg_eage_models_cd/"
@@ -114,7 +115,7 @@ def _unit(n: int, spacing: float) -> tuple[np.ndarray, float]:
 
 
 def _structure(grid3d: Grid3D, seed: int = 0, n_layers: int | None = None,
-               n_faults: int | None = None) -> _Structure:
+               n_faults: int | None = None, low_velocity_layer: bool = False) -> _Structure:
     grid3d = _check_grid(grid3d)
     rng = _rng(seed)
     # Every draw happens whatever the options, so an option never shifts the rest of the stream.
@@ -128,7 +129,8 @@ def _structure(grid3d: Grid3D, seed: int = 0, n_layers: int | None = None,
     y = yn[None, :, None]
     x = xn[None, None, :]
 
-    # Weathered top: 3-6 % of the depth, undulating gently in x and y.
+    # Weathered top: 3-6 % of the depth, undulating gently in x and y (drawn always, used only
+    # with `low_velocity_layer`).
     weathered = rng.uniform(0.03, 0.06)
     w_phase = rng.uniform(0.0, 2.0 * np.pi, 2)
     base_weathered = weathered * (1.0 + 0.25 * np.sin(2.0 * np.pi * 1.3 * x + w_phase[0])
@@ -178,7 +180,8 @@ def _structure(grid3d: Grid3D, seed: int = 0, n_layers: int | None = None,
     interfaces = top + (bottom - top) * np.cumsum(thickness)[:-1] / thickness.sum()
     index = np.searchsorted(interfaces, strat.ravel(), side="right").reshape(grid3d.shape)
     index = np.where(z >= detachment, n, index)
-    index = np.where(z <= base_weathered, -1, index)
+    if low_velocity_layer:
+        index = np.where(z <= base_weathered, -1, index)
 
     # Sediment velocities: a depth trend 2.8-3.2 -> 5.2-5.6 km/s, jittered +/- 40 % of one step.
     v_top, v_bottom = rng.uniform(2800.0, 3200.0), rng.uniform(5200.0, 5600.0)
@@ -190,14 +193,19 @@ def _structure(grid3d: Grid3D, seed: int = 0, n_layers: int | None = None,
 
 
 def thrust_fold3d(grid3d: Grid3D, *, seed: int = 0, n_layers: int | None = None,
-                  n_faults: int | None = None) -> np.ndarray:
+                  n_faults: int | None = None, low_velocity_layer: bool = False) -> np.ndarray:
     """A procedural thrust-and-fold volume standing in for SEG/EAGE Overthrust, ``[nz, ny, nx]`` m/s.
 
     Geometry, in coordinates normalised by the grid's extent on each axis (so a seed gives the same
     geology at any resolution):
 
-    * a weathered top layer 3-6 % of the depth thick (undulating +/- 25 % in x and y) at
-      2200-2400 m/s;
+    * with ``low_velocity_layer``, a weathered top layer 3-6 % of the depth thick (undulating
+      +/- 25 % in x and y) at 2200-2400 m/s over strata at 2800-3200: the paper's failure case
+      (App. C.4, "the Overthrust model with a near-surface low-velocity layer"). Off by default:
+      Table 6's Overthrust has none (the SEG/EAGE 2-D slice rises gradually from 2760 m/s mean at
+      the surface to 3110 at 200 m), and with it the surface-concentrated first gradient turns
+      the networks' update into a shift of the whole volume (BENCHMARKS.md §14). Without it the
+      strata reach the surface;
     * 8-12 sediment layers (``n_layers``), thicknesses 0.5-1.5 x the mean, velocities following a
       depth trend from 2.8-3.2 to 5.2-5.6 km/s with inversions of up to 40 % of one step;
     * 2-4 anticlines striking in y: Gaussian ridges 6-12 % of the width wide and 5-12 % of the
@@ -207,11 +215,15 @@ def thrust_fold3d(grid3d: Grid3D, *, seed: int = 0, n_layers: int | None = None,
       30-45 degrees in x (a physical angle: the depth / width aspect is used), each lifting its
       hanging wall by 6-12 % of the depth (+/- 20 % along y), the lifts adding where faults stack;
     * a flat detachment at 72-85 % of the depth where the faults sole out; below it an undeformed
-      basement at 5800-6000 m/s. The weathered layer truncates the folded, faulted strata.
+      basement at 5800-6000 m/s. The weathered layer, when there, truncates the folded, faulted
+      strata.
 
-    Velocities stay within [2200, 6000] m/s (Overthrust: 2360-6000). Deterministic per ``seed``.
+    Velocities stay within [2200, 6000] m/s (Overthrust: 2360-6000), within [2800, 6000] without
+    the low-velocity layer. Deterministic per ``seed``; the layer changes no other draw.
     """
-    structure = _structure(grid3d, seed, n_layers, n_faults)
+    if not isinstance(low_velocity_layer, (bool, np.bool_)):
+        raise ValueError(f"`low_velocity_layer` must be true or false, got {low_velocity_layer!r}")
+    structure = _structure(grid3d, seed, n_layers, n_faults, bool(low_velocity_layer))
     lookup = np.append(structure.velocities, structure.v_weathered)  # index -1 -> weathered
     return lookup[structure.layer_index].astype(np.float32)
 
@@ -309,15 +321,15 @@ def load_model3d(name: str, grid3d: Grid3D, seed: int = 0, data_dir: str | Path 
         data_dir: data directory; default ``$CRFWI_DATA_DIR``.
         origin, window: where in the real volume the grid lies (real volume only).
         fallback: use the stand-in when the real volume is absent (default ``True``).
-        **generator_options: ``n_layers``, ``n_faults`` of the stand-in.
+        **generator_options: ``n_layers``, ``n_faults``, ``low_velocity_layer`` of the stand-in.
     """
     if name not in MODELS3D:
         raise ValueError(f"unknown 3-D model {name!r}; valid names: {', '.join(MODELS3D)}")
     grid3d = _check_grid(grid3d)
-    unknown = sorted(set(generator_options) - {"n_layers", "n_faults"})
+    unknown = sorted(set(generator_options) - {"n_layers", "n_faults", "low_velocity_layer"})
     if unknown:
         raise ValueError(f"unknown option(s) {unknown} for 3-D model {name!r}; "
-                         "valid: n_layers, n_faults")
+                         "valid: n_layers, n_faults, low_velocity_layer")
     if name == STAND_IN:
         if tuple(origin) != (0.0, 0.0, 0.0) or window is not None:
             raise ValueError(f"`origin` and `window` apply to the real volume, not to {STAND_IN!r}")

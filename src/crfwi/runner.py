@@ -36,7 +36,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +45,10 @@ from . import __version__, io
 from .methods import regularizers
 from .analysis import metrics
 from .config import ConfigError, RunConfig, config_from_dict, config_to_dict, read_toml
-from .inversion.distributed import RankFailed, Ranks
+from .inversion.distributed import RankFailed, Ranks, optimizer_tensors, tensor_checksum
 from .experiment import Experiment, build_experiment, build_grid_and_true_model
 from .inversion.loop import Inversion, make_optimizer
+from .run_outputs import RunResult, render, write_final_outputs
 from .run_plan import with_budget
 
 __all__ = ["run_inversion", "resume_inversion", "RunResult", "RunInterrupted", "resume_config"]
@@ -67,13 +67,6 @@ RESUMABLE_OVERRIDES = ("inversion.iterations", "output.", "physics.shot_chunk")
 
 class RunInterrupted(RuntimeError):
     """The run was stopped (Ctrl-C or SIGTERM) after writing a resumable checkpoint."""
-
-
-@dataclass
-class RunResult:
-    folder: Path
-    metrics: dict
-    initial_metrics: dict
 
 
 class _GracefulStop:
@@ -132,23 +125,6 @@ def _meta(config: RunConfig, experiment: Experiment, n_params: int, ranks: Ranks
             "origin": list(experiment.field.origin),
             "wavelet": experiment.field.record["wavelet"]["source"]}}),
     }
-
-
-def _peak_memory_mib(device: torch.device) -> float | None:
-    """Peak memory of this run's device: CUDA's peak allocation since the run started, or on the
-    CPU the process's peak resident set (a process that ran several runs reports the largest)."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on Windows
-        return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-
-
-def _render(velocity_model) -> np.ndarray:
-    with torch.no_grad():
-        return velocity_model().detach().cpu().numpy().astype(np.float32)
 
 
 class _Run:
@@ -277,7 +253,7 @@ class _Run:
     def record_metrics(self, row: dict) -> dict:
         if self.well is None and self.experiment.true_model is None:  # a field run, loss only
             return {}
-        model = _render(self.model)
+        model = render(self.model)
         if self.well is not None:
             self.well.score(row, model, self.history)
         if self.experiment.true_model is None:  # a field run without a known truth
@@ -304,23 +280,7 @@ class _Run:
         if every and iteration % every == 0:
             path = self.folder.model_at(iteration)
             path.parent.mkdir(exist_ok=True)
-            io.save_npy(path, _render(self.model))
-
-    def _theta(self) -> list[torch.Tensor]:
-        """θ and the optimiser's state tensors: what must be the same on every rank."""
-        tensors = [p for group in self.inversion.optimizer.param_groups for p in group["params"]]
-        for param in list(tensors):
-            for value in self.inversion.optimizer.state.get(param, {}).values():
-                if torch.is_tensor(value) and value.device == param.device and value.ndim:
-                    tensors.append(value)
-        return tensors
-
-    def _checksum(self) -> tuple[float, float]:
-        """Σ and Σ|·| of θ and the optimiser state: equal on every rank unless they diverged."""
-        with torch.no_grad():
-            sums = torch.stack([torch.stack([t.double().sum(), t.double().abs().sum()])
-                                for t in self._theta()]).sum(0).tolist()
-        return sums[0], sums[1]
+            io.save_npy(path, render(self.model))
 
     def loop(self, *, progress: bool) -> None:
         cfg, ranks = self.config, self.ranks
@@ -343,7 +303,7 @@ class _Run:
                     try:
                         it = self.inversion.iteration
                         if self.wavelet is not None and self.wavelet.due(it):
-                            self.wavelet.update(it, lambda: _render(self.model))
+                            self.wavelet.update(it, lambda: render(self.model))
                         state = self.inversion.step()
                         if self.root:
                             self.elapsed += state.seconds
@@ -368,11 +328,12 @@ class _Run:
                         if not ranks.distributed:
                             raise
                         error = err
-                    checksum = self._checksum() if ranks.distributed else (0.0, 0.0)
+                    checksum = (tensor_checksum(optimizer_tensors(self.inversion.optimizer))
+                                if ranks.distributed else (0.0, 0.0))
                     stopping, identical = ranks.end_iteration(stop=stop.requested, error=error,
                                                               checksum=checksum)
                     if not identical:  # e.g. a non-deterministic GPU backward: rank 0's θ wins
-                        ranks.share_state(self._theta())
+                        ranks.share_state(optimizer_tensors(self.inversion.optimizer))
                         self.resyncs += 1
                     if stopping and self.inversion.iteration < total:
                         if self.root:
@@ -388,85 +349,7 @@ class _Run:
         """Rank 0: the final model, metrics and figures (other ranks: nothing, None)."""
         if not self.root:
             return None
-        exp = self.experiment
-        final = _render(self.model)
-        true = exp.true_model
-        folder = self.folder
-        io.save_npy(folder / io.RunFolder.MODEL, final)
-        io.save_npy(folder / "initial.npy", exp.initial_model)
-        final_metrics: dict = {}
-        initial_metrics: dict = {}
-        if true is not None:  # a synthetic run, or a field benchmark's known truth
-            final_metrics = metrics.evaluate(final, true)
-            initial_metrics = metrics.evaluate(exp.initial_model, true)
-            io.save_npy(folder / "true.npy", true)
-        if exp.field is not None:  # scored by its data fit and a well log (crfwi.field.qc)
-            from .field import qc
-
-            report = qc.write_field_outputs(
-                exp, final, folder.path, figures=self.config.output.figures,
-                shot_chunk=self.config.physics.shot_chunk,
-                best_well_model=None if self.well is None else self.well.kept_model())
-            io.save_json(folder / "qc.json", report)
-            well = report["well"] or {}
-            final_metrics.update(data_misfit_relative=report["data_fit_final"]["total_relative"],
-                                 well_rms=well.get("rms_final"))
-            initial_metrics.update(
-                data_misfit_relative=report["data_fit_initial"]["total_relative"],
-                well_rms=well.get("rms_initial"))
-        if self.config.output.figures:
-            self.figures(final)
-        summary = dict(final_metrics)
-        summary.update(
-            iterations=self.inversion.iteration, seconds=round(self.elapsed, 3),
-            seconds_per_iteration=round(self.elapsed / max(1, self.inversion.iteration), 4),
-            params=self.n_params, peak_memory_mib=_peak_memory_mib(exp.device),
-            method=self.label, paper_method=exp.method.paper,
-            preset=self.config.preset, scale=self.config.scale if self.config.preset else "",
-            note=self.config.note, initial=initial_metrics,
-            definitions=metrics.definitions(exp.grid_ndim))
-        if self.well is not None and self.well.keep_best:
-            summary["best_well"] = self.well.best(self.history, self.tracked)
-        if self.ranks.distributed:  # peak memory above is rank 0's
-            summary.update(ranks=self.ranks.world_size, theta_resyncs=self.resyncs,
-                           all_reduce_seconds=round(self.ranks.reduce_seconds, 4))
-        io.save_json(folder / io.RunFolder.METRICS, summary)
-        return RunResult(folder=folder.path, metrics=summary, initial_metrics=initial_metrics)
-
-    def figures(self, final: np.ndarray) -> None:
-        from . import plotting
-
-        exp = self.experiment
-        figs = self.folder.figures
-        panels = {"initial": exp.initial_model, f"inverted ({self.label})": final}
-        if exp.true_model is not None:
-            panels = {"true": exp.true_model, **panels}
-        if exp.grid_ndim == 3:
-            plotting.plot_models3d(panels, exp.grid, figs / "models.png",
-                                   title=self.config.note or None)
-        else:
-            plotting.plot_models(panels, exp.grid, figs / "models.png",
-                                 title=self.config.note or None)
-        plotting.plot_convergence(self.history, figs / "convergence.png",
-                                  keys=("loss", "mse", "ssim") if exp.true_model is not None
-                                  else ("loss",))
-        if exp.field is not None:
-            return  # its gathers and well figures: crfwi.field.qc, written by finish
-        shot = exp.survey.n_shots // 2
-        with torch.no_grad():
-            predicted = exp.solver.simulate(torch.as_tensor(final, device=exp.device), [shot])[0]
-        observed, receiver_x = self.observed[shot].cpu().numpy(), np.asarray(exp.survey.receiver_x)
-        title = f"shot {shot} at x = {exp.survey.source_x[shot]:.0f} m"
-        predicted = predicted.cpu().numpy()
-        if exp.grid_ndim == 3:  # the inline receiver line nearest the shot, as a 2-D gather
-            receiver_y = np.asarray(exp.survey.receiver_y)
-            y = receiver_y[np.argmin(np.abs(receiver_y - exp.survey.source_y[shot]))]
-            line = receiver_y == y
-            observed, predicted, receiver_x = observed[line], predicted[line], receiver_x[line]
-            title = (f"shot {shot} at (y, x) = ({exp.survey.source_y[shot]:.0f}, "
-                     f"{exp.survey.source_x[shot]:.0f}) m, receivers at y = {y:.0f} m")
-        plotting.plot_shot(observed, predicted, figs / "shot.png", dt=exp.survey.dt,
-                           receiver_x=receiver_x, title=title)
+        return write_final_outputs(self)
 
 
 def resume_config(out: str | Path | io.RunFolder, overrides: list[str] | None = None, *,

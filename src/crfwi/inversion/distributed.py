@@ -55,8 +55,8 @@ from typing import Callable, Sequence
 
 import torch
 
-__all__ = ["Ranks", "RankFailed", "partition", "in_worker", "init", "launch", "ENV_TIMEOUT",
-           "DEFAULT_TIMEOUT_S"]
+__all__ = ["Ranks", "RankFailed", "partition", "in_worker", "init", "launch", "optimizer_tensors",
+           "tensor_checksum", "ENV_TIMEOUT", "DEFAULT_TIMEOUT_S"]
 
 ENV_TIMEOUT = "CRFWI_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 1800.0
@@ -283,6 +283,24 @@ class Ranks:
 
             if dist.is_initialized():
                 dist.destroy_process_group()
+
+
+def optimizer_tensors(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """θ and the optimiser's state tensors: what must be the same on every rank."""
+    tensors = [p for group in optimizer.param_groups for p in group["params"]]
+    for param in list(tensors):
+        for value in optimizer.state.get(param, {}).values():
+            if torch.is_tensor(value) and value.device == param.device and value.ndim:
+                tensors.append(value)
+    return tensors
+
+
+def tensor_checksum(tensors: Sequence[torch.Tensor]) -> tuple[float, float]:
+    """Σ and Σ|·| over ``tensors`` in float64: equal on every rank unless they diverged."""
+    with torch.no_grad():
+        sums = torch.stack([torch.stack([t.double().sum(), t.double().abs().sum()])
+                            for t in tensors]).sum(0).tolist()
+    return sums[0], sums[1]
 
 
 def init(device: str = "auto") -> Ranks:

@@ -46,7 +46,8 @@ def test_benchmark_scripts_import():
 
 def test_gradient_footprint_on_a_coarse_3d_overthrust(tmp_path, capsys):
     """The 3-D stand-in's first gradient lies near the surface (the premise BENCHMARKS.md §14
-    draws on: 72 % of |∂J/∂m| in the top tenth at cpu scale); measured here on a coarse copy."""
+    draws on: 42 % of |∂J/∂m| in the top tenth at cpu scale, 72 % with the near-surface
+    low-velocity layer); measured here on a coarse copy."""
     bench = load("gradient_footprint")
     assert bench.spread(36, 4) == [0, 12, 23, 35] and bench.spread(5, 0) == [0, 1, 2, 3, 4]
     out = tmp_path / "footprint.json"

@@ -13,7 +13,11 @@ that the paper's grid is the whole benchmark resampled: the 801 × 801 × 187 SE
 used by the solver. The volume is not shipped and was not obtainable here; without an
 ``overthrust3d`` entry in the data directory's ``models.json`` the preset uses the procedural
 ``thrust_fold3d`` stand-in (:mod:`crfwi.models.zoo3d`, the same geology at any resolution) and says so
-in ``note``, which every run output carries, as the salt preset does.
+in ``note``, which every run output carries, as the salt preset does. The stand-in has no
+near-surface low-velocity layer: that layer is the paper's failure case (App. C.4, "the
+Overthrust model with a near-surface low-velocity layer"), not Table 6's model, and with it the
+networks' first updates become a shift of the whole volume (BENCHMARKS.md §14, stop 26);
+``--set model.options.low_velocity_layer=true`` runs the failure case.
 
 **cpu scale** (the 2-D presets' rules): the same extent, aperture and record length on a grid
 2.5 × coarser -- 24 × 64 × 64 at 125 m (7.9 × 7.9 × 2.9 km; the paper's 7.95 × 7.95 × 2.95) --

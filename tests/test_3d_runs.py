@@ -155,6 +155,17 @@ def test_overthrust3d_by_name_without_the_volume_says_so(tmp_path):
         build_experiment(config)
 
 
+def test_the_low_velocity_layer_is_a_model_option_and_off_by_default():
+    # Table 6's Overthrust has no near-surface low-velocity layer; the paper's failure case does
+    plain = build_experiment(_toy()).true_model
+    layered = build_experiment(_toy(model={"options": {"low_velocity_layer": True}})).true_model
+    assert plain.min() > 2800.0 and layered.min() < 2500.0
+    changed = layered != plain  # the top cells alone, now slower
+    assert changed[0].all() and np.all(layered[changed] < 2500.0) and changed.mean() < 0.2
+    with pytest.raises(ConfigError, match="`model.options`.*low_velocity_layer"):
+        build_experiment(_toy(model={"options": {"low_velocity_layer": "yes"}}))
+
+
 def test_the_memory_estimate_counts_the_third_axis():
     two = resources.estimate_memory_bytes(nz=10, nx=20, nt=100, n_shots=2, n_receivers=20)
     same = resources.estimate_memory_bytes(nz=10, nx=20, nt=100, n_shots=2, n_receivers=20, ny=0)

@@ -1,9 +1,11 @@
 """Where the first gradient of a preset points: ∂J/∂m at m0 by depth, in 2-D and in 3-D.
 
-Why (issue 15): on the 3-D Overthrust stand-in at cpu scale the networks fit the data better than
-ADFWI and end further from the truth; their models first shift as a whole (IG-FWI: −150 m/s in
-16 iterations on a coarse copy of the preset, BENCHMARKS.md §14). A network's parameters are
-shared by all cells, and its kernel's leading mode is nearly uniform, so a gradient that is
+Why (issue 15): on the 3-D Overthrust stand-in with a near-surface low-velocity layer (the
+stand-in's default until stop 26, now ``model.options.low_velocity_layer``) the networks fit the
+data better than ADFWI and end further from the truth at cpu scale; their models first shift as
+a whole (IG-FWI: −150 m/s in 16 iterations on a coarse copy of the preset, BENCHMARKS.md §14).
+A network's parameters are shared by all cells, and its kernel's leading mode is nearly
+uniform, so a gradient that is
 concentrated in a few rows and mostly of one sign moves the whole volume; a pixel model under
 Adam scales each cell's step by that cell's own gradient and does not. This script measures the
 premise on each preset's cpu scale with the L2 misfit of the runs (crfwi's own loop,
@@ -15,6 +17,8 @@ premise on each preset's cpu scale with the L2 misfit of the runs (crfwi's own l
 
     CRFWI_DATA_DIR=../shared/models OMP_NUM_THREADS=1 python benchmarks/gradient_footprint.py \
         [--presets overthrust overthrust3d] [--shots3d 4] [--out benchmarks/results/gradient_footprint.json]
+    # the layer: --presets overthrust3d --set model.options.low_velocity_layer=true \
+    #     --out benchmarks/results/gradient_footprint_lvl.json
 """
 from __future__ import annotations
 

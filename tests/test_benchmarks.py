@@ -86,3 +86,32 @@ def test_ig_branches_splits_the_fusion_input(tmp_path, capsys):
     assert bench.main([str(tmp_path / "ig"), "--json", str(tmp_path / "out.json")]) == 0
     assert capsys.readouterr().out.count("| `") == 1
     assert (tmp_path / "out.json").is_file()
+
+
+def test_error_by_depth_rebuilds_the_start_and_splits_the_error(tmp_path, capsys):
+    """benchmarks/error_by_depth.py: the RMS per band equals the whole RMS when one band holds
+    every row, and a run's start is rebuilt from its config (its initial.npy, written by the
+    runner, is the same model)."""
+    import numpy as np
+
+    from crfwi.runner import run_inversion
+
+    bench = load("error_by_depth")
+    error = np.arange(12.0).reshape(4, 3)
+    depth = np.array([0.0, 10.0, 20.0, 30.0])
+    whole = float(np.sqrt(np.mean(error ** 2)))
+    assert bench.rms_by_band(error, depth, [0, 30]) == pytest.approx([whole])
+    top, rest, empty = bench.rms_by_band(error, depth, [0, 10, 30, 50])
+    assert top == pytest.approx(float(np.sqrt(np.mean(error[:2] ** 2)))) and empty is None
+    config = config_from_dict({
+        "model": {"name": "layered", "nz": 12, "nx": 24, "spacing": 10.0},
+        "survey": {"n_shots": 2, "freq": 15.0, "dt": 0.002, "nt": 80},
+        "inversion": {"method": "pixel", "iterations": 2},
+        "output": {"figures": False, "progress": False}})
+    run = run_inversion(config, tmp_path / "run", device="cpu", progress=False).folder
+    row = bench.run_bands(run, [0, 60, 120])
+    initial = np.load(run / "initial.npy").astype(np.float64)
+    true = np.load(run / "true.npy").astype(np.float64)
+    assert row["initial"][0] == pytest.approx(float(np.sqrt(np.mean((initial - true)[:7] ** 2))))
+    bench.main([str(run), "--bands", "0", "60", "120", "--json", str(tmp_path / "out.json")])
+    assert "| pixel | " in capsys.readouterr().out and (tmp_path / "out.json").is_file()

@@ -31,7 +31,8 @@ so the cpu scale inverts one random shot an iteration (~10-15 s). An iteration's
 depend on the number of shots, and the shots' number is what constrains the model: with 2 × 2
 shots 6 km apart (this scale until stop 24) the data misfit fell 5× while the model error rose
 (ADFWI nmse 0.1187 → 0.1220, SSIM 0.664 → 0.461 in 200 iterations); with the paper's 36 ADFWI's
-model error falls with its data misfit (nmse 0.1187 → 0.0919; BENCHMARKS.md §14).
+model error falls with its data misfit (nmse 0.1187 → 0.0919; both on the stand-in with the
+low-velocity layer it then had; without it 0.1153 → 0.0675, BENCHMARKS.md §14).
 
 The cpu scale's PML is 10 cells, not deepwave's 20: ``benchmarks/pml_width.py`` measured, on
 this grid, data within 5e-5 (2200 m/s) and 7e-5 (6200 m/s) of an unbounded domain's with 10

@@ -1,6 +1,7 @@
 """The CLI end to end at toy size: runs, run folders, resume, and every bad input."""
 
 import hashlib
+import json
 import os
 import signal
 
@@ -153,6 +154,23 @@ def test_resume_can_extend_a_finished_run(toy_config, tmp_path, capsys):
     assert [r["iteration"] for r in io.load_csv(out / "history.csv")][-1] == 8
     code, _, err = run(["invert", "--resume", out, "--set", "inversion.method=siren"], capsys)
     assert code == 2 and "cannot change" in err
+
+
+def test_resume_refuses_data_that_changed_since_the_run_began(toy_config, tmp_path, capsys):
+    # e.g. a model generator whose default changed (the 3-D stand-in's low-velocity layer): the
+    # rebuilt clean data no longer match data.json's σ0, and the folder is left as it was
+    out = tmp_path / "run"
+    assert run(["invert", toy_config, "--out", out], capsys)[0] == 0
+    record = json.loads((out / "data.json").read_text())
+    record["clean_std"] *= 1.01
+    (out / "data.json").write_text(json.dumps(record))
+    before = folder_digest(out)
+    code, _, err = run(["invert", "--resume", out, "--set", "inversion.iterations=8"], capsys)
+    assert code == 2 and "not the ones it began with" in err and "start a new run" in err
+    assert folder_digest(out) == before
+    record["clean_std"] /= 1.01  # within rounding of the record: resumes
+    (out / "data.json").write_text(json.dumps(record))
+    assert run(["invert", "--resume", out, "--set", "inversion.iterations=8"], capsys)[0] == 0
 
 
 def test_models_lists_the_zoo(capsys):

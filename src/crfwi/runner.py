@@ -6,6 +6,7 @@ Run folder layout::
     checkpoint.pt          θ, optimiser state, history; written atomically every k iterations
     history.csv            iteration, loss, time; metrics every ``output.metrics_every``
     data.json              what was done to the observed data (noise, low-cut, kept shots), σ0
+                           of the clean data (a resume refuses data that no longer match it)
     metrics.json           final metrics (km/s) + iterations, seconds, params; marks the run complete
     model.npy initial.npy true.npy   final, initial and true model [nz, nx] in m/s
     figures/models.png figures/convergence.png figures/shot.png
@@ -31,6 +32,8 @@ rank-specific state and resumes with any number of ranks.
 
 from __future__ import annotations
 
+import json
+import math
 import platform
 import signal
 import sys
@@ -412,6 +415,22 @@ def run_inversion(config: RunConfig, out: str | Path, *, device: str = "auto",
     return run.finish()
 
 
+def _check_same_data(recorded: dict, rebuilt: dict, where: Path) -> None:
+    """A resumed run must invert the data it began with. The observed data are rebuilt from the
+    recorded config on resume, so a crfwi whose model generator, survey or solver changed since
+    (e.g. the 3-D stand-in's low-velocity layer, off by default since stop 26) would change the
+    target in mid-run without a word; the clean data's σ0 in data.json catches it."""
+    then, now = recorded.get("clean_std"), rebuilt.get("clean_std")
+    if then is None or now is None:  # a field run's record, or one written before σ0 was
+        return
+    if not math.isclose(float(then), float(now), rel_tol=1e-4):
+        raise ConfigError(
+            f"{where}: the observed data rebuilt from this run's config are not the ones it began "
+            f"with (clean-data std {now:.6g}, data.json {float(then):.6g}); crfwi's models or "
+            "solver changed since it started (see CHANGELOG.md): start a new run instead of "
+            "resuming this one")
+
+
 def resume_inversion(out: str | Path, *, overrides: list[str] | None = None, device: str = "auto",
                      progress: bool = True, ranks: Ranks | None = None,
                      max_memory: int | None = None) -> RunResult | None:
@@ -435,6 +454,9 @@ def resume_inversion(out: str | Path, *, overrides: list[str] | None = None, dev
     def load() -> tuple[dict | None, bool]:
         if not (folder / DATA_RECORD).is_file():  # killed between the config and the data record
             io.save_json(folder / DATA_RECORD, run.data_record)
+        else:
+            _check_same_data(json.loads((folder / DATA_RECORD).read_text()), run.data_record,
+                             folder.path)
         has_checkpoint = (folder / io.RunFolder.CHECKPOINT).is_file()
         state = io.load_checkpoint(folder / io.RunFolder.CHECKPOINT) if has_checkpoint else None
         return state, folder.is_complete()
